@@ -1,0 +1,166 @@
+"""Types of the claims framework: what a claim is, how it is checked, what a check returns.
+
+A claim's check is split in three so that rules are fixed before data and figures can be redrawn
+without retraining:
+
+* ``measure(ctx) -> dict``: runs the experiment or derivation; returns JSON-ready data (cached);
+* ``decide(measured) -> Outcome``: applies the decision rule, written in code beside ``rule``;
+* ``plot(measured, figures_dir) -> list[str]``: draws figures from the measurements (optional).
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Verdict", "Settings", "Context", "Outcome", "Check", "Claim", "ClaimResult"]
+
+
+class Verdict(str, enum.Enum):
+    """The verdicts a claim can receive (see CLAIMS.md)."""
+
+    SUPPORTED = "supported"
+    PARTLY = "partly supported"
+    REFUTED = "refuted"
+    INCONCLUSIVE = "inconclusive"
+    NOT_TESTABLE = "not testable"
+    NOT_IMPLEMENTED = "not implemented"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run settings that change measurements; all of them enter the cache key.
+
+    ``quick`` runs small versions of every experiment (seconds, for tests); the default is the full
+    protocol. ``seed`` is the base seed from which every experiment derives its seeds.
+    """
+
+    quick: bool = False
+    seed: int = 0
+    device: str = "cpu"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    """What a ``measure`` function receives: the settings and the means to run work.
+
+    ``map`` runs independent units through joblib with the selected backend (``loky`` by default;
+    ``ray`` or ``dask`` after registering them with joblib), preserving order.
+    """
+
+    settings: Settings
+    jobs: int = 1
+    backend: str = "loky"
+    verbose: bool = False
+
+    @property
+    def quick(self) -> bool:
+        return self.settings.quick
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
+
+    @property
+    def device(self) -> str:
+        return self.settings.device
+
+    def map(self, func: Callable[[Any], Any], items: Iterable[Any]) -> list:
+        """Apply ``func`` to each item, in parallel when ``jobs != 1``; results keep item order."""
+        items = list(items)
+        if self.jobs == 1 or len(items) < 2:
+            return [func(item) for item in items]
+        from joblib import Parallel, delayed
+
+        return list(Parallel(n_jobs=self.jobs, backend=self.backend)(delayed(func)(i) for i in items))
+
+    def log(self, message: str) -> None:
+        """Progress message on stderr (only with ``verbose``)."""
+        if self.verbose:
+            print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of applying a decision rule.
+
+    Attributes
+    ----------
+    verdict : Verdict
+    key : str
+        The key number(s) in one short line, for the verdict table.
+    evidence : dict
+        JSON-ready numbers behind the verdict (estimates as ``Estimate.to_dict()``).
+    explanation : str
+        What the verdict means, the condition the article omits, or why it is inconclusive.
+    """
+
+    verdict: Verdict
+    key: str
+    evidence: dict = field(default_factory=dict)
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    """How one claim is checked: the rule in words and the code that measures and decides."""
+
+    rule: str
+    measure: Callable[[Context], dict]
+    decide: Callable[[dict], Outcome]
+    plot: Callable[[dict, Path], list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of the article, as listed in CLAIMS.md, with its check when implemented."""
+
+    id: str
+    section: str
+    quote: str
+    statement: str
+    needs: str
+    check: Check | None = None
+
+    @property
+    def implemented(self) -> bool:
+        return self.check is not None
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A claim after a run: its outcome, figures, timing and whether it came from the cache."""
+
+    claim: Claim
+    outcome: Outcome
+    figures: tuple[str, ...] = ()
+    runtime_s: float = 0.0
+    cached: bool = False
+    measured: dict | None = None
+
+    def to_dict(self) -> dict:
+        c, o = self.claim, self.outcome
+        return {
+            "id": c.id,
+            "section": c.section,
+            "quote": c.quote,
+            "statement": c.statement,
+            "verdict": o.verdict.value,
+            "key": o.key,
+            "rule": c.check.rule if c.check else None,
+            "evidence": o.evidence,
+            "explanation": o.explanation,
+            "figures": list(self.figures),
+            "runtime_s": round(self.runtime_s, 3),
+            "cached": self.cached,
+        }

@@ -1,0 +1,172 @@
+"""Torch models and the activation catalogue shared (by name) with :mod:`reluthe.symbolic`.
+
+``mlp(widths, activation=..., init=..., seed=...)`` builds an ``nn.Sequential`` of ``Linear`` and
+activation modules, initialised from its own ``torch.Generator``: the global RNG is never touched.
+
+Examples
+--------
+>>> from reluthe.models import mlp
+>>> net = mlp([2, 8, 8, 1], activation="relu", init="he", seed=0)
+>>> [type(m).__name__ for m in net]
+['Linear', 'ReLU', 'Linear', 'ReLU', 'Linear']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reluthe._validate import check_choice, check_positive_int, check_seed
+from reluthe.errors import InvalidInputError
+
+__all__ = ["ACTIVATIONS", "INITS", "activation_module", "activation_fn", "mlp", "init_linear_"]
+
+# name -> (module factory, functional form, default parameters); names match reluthe.symbolic
+_CATALOGUE: dict[str, tuple[Callable[..., nn.Module], Callable[..., torch.Tensor], dict]] = {
+    "relu": (lambda: nn.ReLU(), lambda x: F.relu(x), {}),
+    "leaky_relu": (lambda alpha: nn.LeakyReLU(alpha), lambda x, alpha: F.leaky_relu(x, alpha),
+                   {"alpha": 0.01}),
+    "elu": (lambda alpha: nn.ELU(alpha), lambda x, alpha: F.elu(x, alpha), {"alpha": 1.0}),
+    "selu": (lambda: nn.SELU(), lambda x: F.selu(x), {}),
+    "celu": (lambda alpha: nn.CELU(alpha), lambda x, alpha: F.celu(x, alpha), {"alpha": 1.0}),
+    "gelu": (lambda: nn.GELU(), lambda x: F.gelu(x), {}),
+    "gelu_tanh": (lambda: nn.GELU(approximate="tanh"), lambda x: F.gelu(x, approximate="tanh"),
+                  {}),
+    "silu": (lambda: nn.SiLU(), lambda x: F.silu(x), {}),
+    "softplus": (lambda beta: nn.Softplus(beta), lambda x, beta: F.softplus(x, beta),
+                 {"beta": 1.0}),
+    "mish": (lambda: nn.Mish(), lambda x: F.mish(x), {}),
+    "tanh": (lambda: nn.Tanh(), lambda x: torch.tanh(x), {}),
+    "sigmoid": (lambda: nn.Sigmoid(), lambda x: torch.sigmoid(x), {}),
+    "hardtanh": (lambda: nn.Hardtanh(), lambda x: F.hardtanh(x), {}),
+    "relu6": (lambda: nn.ReLU6(), lambda x: F.relu6(x), {}),
+    "identity": (lambda: nn.Identity(), lambda x: x, {}),
+}
+ACTIVATIONS: tuple[str, ...] = tuple(_CATALOGUE)
+_ALIASES = {"swish": "silu", "linear": "identity", "kaiming": "he", "glorot": "xavier"}
+INITS: tuple[str, ...] = ("default", "he", "xavier", "lecun", "small_normal")
+
+
+def _resolve_activation(name: str, params: dict) -> tuple[str, dict]:
+    name = _ALIASES.get(name, name) if isinstance(name, str) else name
+    check_choice(name, ACTIVATIONS, param="activation", func="reluthe.models")
+    defaults = _CATALOGUE[name][2]
+    extra = sorted(set(params) - set(defaults))
+    if extra:
+        raise InvalidInputError(
+            f"Activation {name!r} takes parameters {sorted(defaults)}; got unknown {extra}."
+        )
+    merged = {**defaults, **params}
+    for key, value in merged.items():
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidInputError(f"Parameter {key!r} of activation {name!r} must be a finite "
+                                    f"number. Got {value!r} instead.")
+    if name in ("elu", "celu", "softplus") and merged[next(iter(defaults))] <= 0:
+        raise InvalidInputError(f"Parameter {next(iter(defaults))!r} of activation {name!r} must "
+                                f"be > 0. Got {merged[next(iter(defaults))]!r} instead.")
+    return name, merged
+
+
+def activation_module(name: str, **params) -> nn.Module:
+    """A fresh ``nn.Module`` for activation ``name`` (see ``ACTIVATIONS``).
+
+    Examples
+    --------
+    >>> activation_module("leaky_relu", alpha=0.1)
+    LeakyReLU(negative_slope=0.1)
+    """
+    name, merged = _resolve_activation(name, params)
+    return _CATALOGUE[name][0](**merged)
+
+
+def activation_fn(name: str, **params) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The functional (elementwise) form of activation ``name``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> activation_fn("relu")(torch.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+    name, merged = _resolve_activation(name, params)
+    fn = _CATALOGUE[name][1]
+    return (lambda x: fn(x, **merged)) if merged else fn
+
+
+def init_linear_(weight: torch.Tensor, bias: torch.Tensor | None, init: str,
+                 generator: torch.Generator, *, std: float = 0.01) -> None:
+    """Initialise a weight of shape ``(..., fan_out, fan_in)`` (and its bias) in place.
+
+    ``default`` is torch's ``nn.Linear`` rule, U(±1/√fan_in) for weights and bias; ``he``
+    N(0, 2/fan_in) (He et al. 2015); ``xavier`` N(0, 2/(fan_in+fan_out)) (Glorot & Bengio 2010);
+    ``lecun`` N(0, 1/fan_in); ``small_normal`` N(0, std²). All but ``default`` zero the bias.
+    Leading dimensions are independent models (stacked weights).
+    """
+    init = _ALIASES.get(init, init) if isinstance(init, str) else init
+    check_choice(init, INITS, param="init", func="reluthe.models")
+    fan_out, fan_in = weight.shape[-2], weight.shape[-1]
+    with torch.no_grad():
+        if init == "default":
+            bound = 1.0 / math.sqrt(fan_in)
+            weight.copy_(torch.empty_like(weight).uniform_(-bound, bound, generator=generator))
+            if bias is not None:
+                bias.copy_(torch.empty_like(bias).uniform_(-bound, bound, generator=generator))
+            return
+        sd = {"he": math.sqrt(2.0 / fan_in), "xavier": math.sqrt(2.0 / (fan_in + fan_out)),
+              "lecun": math.sqrt(1.0 / fan_in), "small_normal": std}[init]
+        weight.copy_(torch.empty_like(weight).normal_(0.0, sd, generator=generator))
+        if bias is not None:
+            bias.zero_()
+
+
+def mlp(widths: Sequence[int], activation: str = "relu", init: str = "default", *, seed: int = 0,
+        bias: bool = True, activation_params: dict | None = None,
+        output_activation: str | None = None) -> nn.Sequential:
+    """A multilayer perceptron ``Linear → act → … → Linear`` (no activation after the last layer).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        ``[input, hidden_1, …, output]``, at least two entries.
+    activation : str
+        A name from ``ACTIVATIONS`` (aliases: swish, linear).
+    init : str
+        One of ``INITS`` (aliases: kaiming, glorot).
+    seed : int
+        Seeds a private ``torch.Generator``; the global RNG is untouched.
+    bias : bool
+        Whether linear layers have a bias.
+    activation_params : dict, optional
+        Parameters of the activation, e.g. ``{"alpha": 0.1}`` for leaky_relu.
+    output_activation : str, optional
+        An activation applied after the last layer (``None``: none), e.g. for claim C24.
+
+    Examples
+    --------
+    >>> net = mlp([100, 64, 32, 10], seed=1)
+    >>> sum(p.numel() for p in net.parameters())
+    8874
+    """
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 2:
+        raise InvalidInputError(f"The 'widths' parameter of mlp must be a sequence of at least two "
+                                f"positive integers. Got {widths!r} instead.")
+    widths = [check_positive_int(w, param="widths", func="mlp") for w in widths]
+    seed = check_seed(seed, func="mlp")
+    params = activation_params or {}
+    activation_module(activation, **params)  # validate before building
+    gen = torch.Generator().manual_seed(seed)
+    layers: list[nn.Module] = []
+    with torch.random.fork_rng(devices=[]):  # nn.Linear's own init draws from the global RNG
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+            lin = nn.Linear(a, b, bias=bias)
+            init_linear_(lin.weight, lin.bias, init, gen)
+            layers.append(lin)
+            if i < len(widths) - 2:
+                layers.append(activation_module(activation, **params))
+    if output_activation is not None:
+        layers.append(activation_module(output_activation))
+    return nn.Sequential(*layers)
