@@ -28,7 +28,9 @@ from reluthe.errors import (
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("symbolic", "regions", "probes", "nets", "data", "models", "train", "stats", "claims")
+_SUBMODULES = (
+    "symbolic", "regions", "probes", "nets", "data", "models", "train", "stats", "claims",
+)
 
 __all__ = [
     "__version__",

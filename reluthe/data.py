@@ -176,7 +176,8 @@ def _spirals(seed: int, n_samples: int = 1000, n_classes: int = 2, noise: float 
     x, labels = x[perm], labels[perm]
     n_test = int(round(n * test_fraction))
     opts = {"n_samples": n, "n_classes": k, "noise": noise, "turns": turns}
-    return _split("spirals", x[n_test:], labels[n_test:], x[:n_test], labels[:n_test], k, seed, opts)
+    return _split("spirals", x[n_test:], labels[n_test:], x[:n_test], labels[:n_test], k, seed,
+                  opts)
 
 
 def _teacher(seed: int, input_dim: int = 10, widths: tuple = (32, 32), output_dim: int = 1,
@@ -229,9 +230,9 @@ def _download_only(name: str, seed: int, root: str | None = None) -> Dataset:
         import torchvision  # noqa: F401
     except ImportError as exc:
         raise DatasetUnavailableError(
-            f"Dataset {name!r} needs torchvision and a download, and reluthe never downloads at run "
-            f"time. Use one of the offline datasets {list(_OFFLINE)}, or install torchvision and "
-            f"place the files under root=... beforehand."
+            f"Dataset {name!r} needs torchvision and a download, and reluthe never downloads at "
+            f"run time. Use one of the offline datasets {list(_OFFLINE)}, or install torchvision "
+            f"and place the files under root=... beforehand."
         ) from exc
     from torchvision import datasets
 

@@ -29,6 +29,7 @@ class Verdict(str, enum.Enum):
     INCONCLUSIVE = "inconclusive"
     NOT_TESTABLE = "not testable"
     NOT_IMPLEMENTED = "not implemented"
+    ERROR = "error"  # the check raised; set by check_claims, never returned by a rule
 
     def __str__(self) -> str:
         return self.value
@@ -82,7 +83,8 @@ class Context:
             return [func(item) for item in items]
         from joblib import Parallel, delayed
 
-        return list(Parallel(n_jobs=self.jobs, backend=self.backend)(delayed(func)(i) for i in items))
+        parallel = Parallel(n_jobs=self.jobs, backend=self.backend)
+        return list(parallel(delayed(func)(i) for i in items))
 
     def log(self, message: str) -> None:
         """Progress message on stderr (only with ``verbose``)."""

@@ -23,8 +23,8 @@ CATALOGUE: tuple[tuple[str, str, str, str, str], ...] = (
      "across interventions that change sparsity, the relation of sparsity to test accuracy and "
      "train–test gap, with confidence intervals"),
     ("C05", "2.2.2", "导数恒为1 … 梯度可以被完全传递到前一层,避免了梯度消失",
-     "ReLU's derivative is 1 for positive inputs, so gradients pass fully to the previous layer and "
-     "vanishing gradients are avoided.",
+     "ReLU's derivative is 1 for positive inputs, so gradients pass fully to the previous layer "
+     "and vanishing gradients are avoided.",
      "per-layer gradient norms vs depth for relu/sigmoid/tanh (default and He/Xavier init); share "
      "of units that pass zero gradient"),
     ("C06", "2.2.3", "计算只需要简单的max操作 … 计算效率更高",
@@ -38,7 +38,8 @@ CATALOGUE: tuple[tuple[str, str, str, str, str], ...] = (
      "feature quality (linear-probe accuracy of hidden layers on held-out data) against sparsity"),
     ("C09", "2.3.2", "恒定的梯度 … 深层网络中的有效传播 … 更加复杂的特征表示",
      "ReLU's constant gradient propagates well through deep networks, so deep models can learn.",
-     "trainability vs depth for relu vs saturating activations; born-dead / dying-unit rate vs depth"),
+     "trainability vs depth for relu vs saturating activations; born-dead / dying-unit rate vs "
+     "depth"),
     ("C10", "2.3.3", "简单计算 … 在有限的计算资源下取得更好的泛化性能",
      "Because ReLU is cheap, models generalize better under limited compute.",
      "test accuracy at a matched wall-clock or step budget across activations"),
@@ -63,8 +64,8 @@ CATALOGUE: tuple[tuple[str, str, str, str, str], ...] = (
      "A ReLU layer computes z = Wx + b, then a = max(0, z).",
      "a ReLU layer in torch computes exactly this"),
     ("C17", "4", "MyModel 100-64-32-10 and its three stated purposes",
-     "The article's MyModel (100-64-32-10 with ReLU) introduces nonlinearity, sparse activation and "
-     "good gradient flow.",
+     "The article's MyModel (100-64-32-10 with ReLU) introduces nonlinearity, sparse activation "
+     "and good gradient flow.",
      "the article's own model, run through C03/C05/C13 probes"),
     ("C18", "5.1", "CNN: ReLU 有效地提升了模型在图像分类 … 上的性能",
      "In CNNs, ReLU improves image-classification performance.",
