@@ -1,0 +1,278 @@
+"""Run the checks of claims: measure (or load from the cache), decide, plot; record the run.
+
+Claims run one after another in this process; a claim's ``measure`` may spread its independent
+units over joblib workers with ``ctx.map``. A claim whose check raises is not dropped: it gets the
+verdict "error" with the stage and the exception named, and the other claims still run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import sys
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reluthe import __version__
+from reluthe._cache import MeasurementCache
+from reluthe._environment import environment, tools_imported
+from reluthe.claims._base import Claim, ClaimResult, Context, Outcome, Settings, Verdict
+
+__all__ = ["ClaimRun", "prepare_backend", "run_claims", "run_record", "to_json_ready"]
+
+_RULE_VERDICTS = tuple(v for v in Verdict if v not in (Verdict.NOT_IMPLEMENTED, Verdict.ERROR))
+
+
+@dataclass
+class ClaimRun:
+    """One claim after a run: the result, where its measurement came from, and any error."""
+
+    result: ClaimResult
+    measurement: dict | None = None
+    error: str | None = None
+    traceback: str | None = None
+    modules: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.result.outcome.verdict
+
+    def to_dict(self) -> dict:
+        """The claim's entry of the run record (JSON-ready except for non-finite floats)."""
+        entry = self.result.to_dict()
+        entry["needs"] = self.result.claim.needs
+        entry["error"] = self.error
+        entry["measurement"] = self.measurement
+        return entry
+
+
+def prepare_backend(name: str) -> None:
+    """Make the joblib backend ``name`` usable; raise ``ValueError`` with the reason if it is not.
+
+    ``loky``, ``threading``, ``multiprocessing`` and ``sequential`` ship with joblib; any backend
+    registered with :func:`joblib.register_parallel_backend` before the run is accepted. ``ray``
+    is registered here when Ray is installed (it connects to ``$RAY_ADDRESS`` or starts a local
+    Ray); ``dask`` uses the current ``dask.distributed`` client, or creates one connected to
+    ``$DASK_SCHEDULER_ADDRESS`` (a local cluster when unset).
+    """
+    from joblib.parallel import BACKENDS
+
+    if name in BACKENDS:
+        return
+    if name == "ray":
+        try:
+            from ray.util.joblib import register_ray
+        except ImportError:
+            raise ValueError("backend 'ray' needs Ray: pip install 'ray[default]'") from None
+        register_ray()
+        return
+    if name == "dask":
+        try:
+            from dask.distributed import Client, get_client
+        except ImportError:
+            raise ValueError("backend 'dask' needs Dask: pip install 'dask[distributed]'") from None
+        try:
+            get_client()
+        except ValueError:
+            Client(os.environ.get("DASK_SCHEDULER_ADDRESS"))
+        return
+    known = sorted({*BACKENDS, "ray", "dask"})
+    raise ValueError(f"unknown joblib backend {name!r}; use one of {known} or register it with "
+                     "joblib.register_parallel_backend before calling main()")
+
+
+def to_json_ready(obj, where: str, *, finite: bool):
+    """Copy ``obj`` as plain JSON types; raise ``TypeError`` naming the path of a bad value.
+
+    Dicts need string keys (JSON would turn other keys into strings and change the data on reload);
+    tuples become lists. With ``finite``, NaN and infinities become ``None`` (JSON has no NaN).
+
+    Examples
+    --------
+    >>> to_json_ready({"a": (1, float("nan"))}, "x", finite=True)
+    {'a': [1, None]}
+    """
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        value = float(obj)
+        return None if finite and not math.isfinite(value) else value
+    if isinstance(obj, dict):
+        out = {}
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where} has a key {key!r} of type {type(key).__name__}; "
+                                "JSON keys must be str")
+            out[key] = to_json_ready(value, f"{where}[{key!r}]", finite=finite)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [to_json_ready(v, f"{where}[{i}]", finite=finite) for i, v in enumerate(obj)]
+    raise TypeError(f"{where} is a {type(obj).__module__}.{type(obj).__name__}, which is not "
+                    "JSON-serialisable; convert it (float(x), int(x), x.tolist())")
+
+
+def _not_implemented(claim: Claim) -> ClaimRun:
+    outcome = Outcome(Verdict.NOT_IMPLEMENTED, "—", {},
+                      "The measurement for this claim is not written yet, so it gets no verdict.")
+    return ClaimRun(ClaimResult(claim, outcome))
+
+
+def _error(claim: Claim, stage: str, exc: BaseException, elapsed: float,
+           measurement: dict | None, measured: dict | None) -> ClaimRun:
+    brief = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    outcome = Outcome(Verdict.ERROR, f"{stage} failed ({type(exc).__name__})", {},
+                      f"The check's {stage} failed with {brief}; no verdict. Run with "
+                      "--traceback for the full traceback.")
+    result = ClaimResult(claim, outcome, runtime_s=elapsed,
+                         cached=bool(measurement and measurement["cached"]), measured=measured)
+    return ClaimRun(result, measurement, error=f"{stage} failed: {brief}",
+                    traceback="".join(traceback.format_exception(exc)))
+
+
+def _check_outcome(outcome) -> Outcome:
+    if not isinstance(outcome, Outcome):
+        raise TypeError(f"decide must return an Outcome; got {type(outcome).__name__}")
+    if outcome.verdict not in _RULE_VERDICTS:
+        raise TypeError(f"decide must return one of {[str(v) for v in _RULE_VERDICTS]}; "
+                        f"got {outcome.verdict!r}")
+    if not isinstance(outcome.key, str) or not isinstance(outcome.explanation, str):
+        raise TypeError("decide must return an Outcome whose key and explanation are str")
+    evidence = to_json_ready(outcome.evidence, "evidence", finite=True)
+    return Outcome(outcome.verdict, outcome.key, evidence, outcome.explanation)
+
+
+def _plot(claim: Claim, measured: dict, figures_dir: Path) -> tuple[str, ...]:
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    names = claim.check.plot(measured, figures_dir)
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"plot must return a list of file names; got {names!r}")
+    missing = [n for n in names if not (figures_dir / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"plot returned {missing} but wrote no such file in {figures_dir}")
+    # Figures of this claim from earlier runs that it no longer draws would be stale: remove them.
+    for old in figures_dir.glob(f"{claim.id.lower()}_*.png"):
+        if old.name not in names:
+            old.unlink()
+    return tuple(names)
+
+
+def run_one(claim: Claim, ctx: Context, cache: MeasurementCache, code: str, figures_dir: Path, *,
+            read_cache: bool = True, figures_only: bool = False,
+            entry: dict | None = None) -> ClaimRun:
+    """Check one claim: use ``entry`` or a cache hit, or measure; then decide and plot.
+
+    With ``figures_only`` nothing is measured or stored: ``entry`` must hold the measurement,
+    and a claim without one is an error ("no cached measurement").
+    """
+    if claim.check is None:
+        return _not_implemented(claim)
+    start = time.perf_counter()
+    settings = ctx.settings
+    measurement = measured = None
+    stage = "cache lookup" if figures_only else "measure"
+    try:
+        if entry is None and read_cache and not figures_only:
+            entry = cache.load(claim.id, settings, code)
+        if entry is None and figures_only:
+            raise LookupError(f"no cached measurement in {cache.directory} for these settings; "
+                              "run without --figures-only to measure it")
+        if entry is not None:
+            measured = entry["measured"]
+            modules = entry["modules"]
+            measurement = {"cached": True, "measured_at": entry["created"],
+                           "measure_s": entry["runtime_s"], "code_version": entry["code_version"],
+                           "current_code": entry["code_version"] == code}
+        else:
+            measured = claim.check.measure(ctx)
+            if not isinstance(measured, dict):
+                raise TypeError(f"measure must return a dict; got {type(measured).__name__}")
+            measured = to_json_ready(measured, "measured", finite=False)
+            measure_s = time.perf_counter() - start
+            modules = tools_imported()
+            measurement = {"cached": False,
+                           "measured_at": _dt.datetime.now(_dt.timezone.utc).isoformat(
+                               timespec="seconds"),
+                           "measure_s": round(measure_s, 3), "code_version": code,
+                           "current_code": True}
+            try:
+                cache.store(claim.id, settings, code, measured, runtime_s=measure_s,
+                            modules=modules)
+            except OSError as exc:
+                print(f"check_claims: warning: could not cache {claim.id}: {exc}",
+                      file=sys.stderr)
+        stage = "decide"
+        outcome = _check_outcome(claim.check.decide(measured))
+        stage = "plot"
+        figures = _plot(claim, measured, figures_dir) if claim.check.plot else ()
+    except Exception as exc:  # a failing check must be reported, not crash the other claims
+        return _error(claim, stage, exc, time.perf_counter() - start, measurement, measured)
+    result = ClaimResult(claim, outcome, figures, time.perf_counter() - start,
+                         cached=measurement["cached"], measured=measured)
+    return ClaimRun(result, measurement, modules=list(modules))
+
+
+def run_claims(claims: Sequence[Claim], ctx: Context, cache: MeasurementCache, code: str,
+               figures_dir: Path, *, read_cache: bool = True, entries: dict | None = None,
+               on_result: Callable[[ClaimRun], None] | None = None,
+               progress: bool = False) -> list[ClaimRun]:
+    """Check ``claims`` in order.
+
+    ``entries`` (claim id -> cache entry) selects figures-only mode: nothing is measured or stored,
+    and a claim missing from ``entries`` is an error. ``read_cache=False`` measures every claim
+    afresh (the new measurements are still stored). ``on_result`` is called after each claim;
+    ``progress`` shows a tqdm bar on stderr.
+    """
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(claims), file=sys.stderr, unit="claim", leave=False)
+    runs = []
+    try:
+        for claim in claims:
+            if bar is not None:
+                bar.set_description(claim.id)
+            run = run_one(claim, ctx, cache, code, figures_dir, read_cache=read_cache,
+                          figures_only=entries is not None,
+                          entry=entries.get(claim.id) if entries is not None else None)
+            runs.append(run)
+            if on_result is not None:
+                on_result(run)
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return runs
+
+
+def run_record(runs: Sequence[ClaimRun], *, settings: Settings, jobs: int, backend: str,
+               figures_only: bool, code: str, started: str, runtime_s: float,
+               figures_dir: str, figures_href: str) -> dict:
+    """The JSON record of a run (the input of :func:`reluthe.report.render`)."""
+    counts = Counter(run.verdict.value for run in runs)
+    return to_json_ready({
+        "reluthe_version": __version__,
+        "seed": settings.seed,
+        "quick": settings.quick,
+        "device": settings.device,
+        "jobs": jobs,
+        "backend": backend,
+        "figures_only": figures_only,
+        "code_version": code,
+        "started": started,
+        "runtime_s": round(runtime_s, 3),
+        "environment": environment(settings.device),
+        "tools_imported": sorted({m for run in runs for m in run.modules}),
+        "figures_dir": figures_dir,
+        "figures_href": figures_href,
+        "summary": {v.value: counts[v.value] for v in Verdict if counts[v.value]},
+        "claims": [run.to_dict() for run in runs],
+    }, "run record", finite=True)

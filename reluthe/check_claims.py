@@ -1,0 +1,316 @@
+"""``python -m reluthe.check_claims``: check the article's claims; write JSON, report and figures.
+
+Every claim of CLAIMS.md is listed; each implemented one is measured (or its measurement is loaded
+from the cache), its decision rule applied and its figures drawn. The run prints a verdict table and
+writes the JSON record (``docs/report.json``), the Markdown report (``docs/report.md``) and the
+figures (``docs/figures/``). ``main(argv)`` returns the exit code and never calls ``sys.exit``:
+0 every selected check ran, 1 ``--strict`` and a claim is refuted, 2 usage error, 3 a check or the
+run failed (``--traceback`` prints the full traceback), 4 ``--figures-only`` found nothing cached.
+
+Examples
+--------
+>>> from reluthe.check_claims import main
+>>> main(["--list", "--only", "C01"])  # doctest: +ELLIPSIS
+id   §      status ...
+C01  2.1    ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from reluthe import claims as claims_pkg
+from reluthe._cache import (
+    CACHE_ENV,
+    MeasurementCache,
+    atomic_write_text,
+    code_version,
+    default_cache_dir,
+)
+from reluthe._runner import ClaimRun, prepare_backend, run_claims, run_record
+from reluthe.claims._base import Claim, Context, Settings, Verdict
+from reluthe.claims._catalogue import CATALOGUE
+from reluthe.report import render
+
+__all__ = ["main", "build_parser"]
+
+PROG = "python -m reluthe.check_claims"
+EXIT_OK, EXIT_REFUTED, EXIT_USAGE, EXIT_ERROR, EXIT_NOT_CACHED = 0, 1, 2, 3, 4
+
+_DESCRIPTION = """\
+Check every claim of the article (CLAIMS.md) that has a check: measure it (or load the measurement
+from the cache), apply its decision rule, draw its figures. Prints a verdict table and writes the
+JSON record, the Markdown report and the figures."""
+
+_EPILOG = f"""\
+exit codes:
+  0  every selected check ran (whatever the verdicts)
+  1  --strict and at least one claim is refuted
+  2  usage error (bad flag or value; the reason is printed)
+  3  internal error: a check raised (the other claims still run and the report marks it
+     "error") or the run itself failed; add --traceback for the full traceback
+  4  --figures-only and no selected claim has a cached measurement (nothing is written;
+     a claim without one, when others have one, is reported as "error" and exits 3)
+
+cache:
+  Finished measurements are stored in --cache-dir (default: ${CACHE_ENV}, else
+  .reluthe-cache/ in the current directory), keyed by claim id, settings (--quick, --seed,
+  --device) and a hash of the reluthe source code; any code edit starts afresh. --no-cache
+  measures everything again and overwrites the stored entries. --figures-only measures nothing:
+  it redraws figures and rewrites the JSON and the report from the newest stored measurement of
+  each claim with these settings, even one made by older code (the report then says so).
+
+parallel backends:
+  --jobs N runs a claim's independent units on N joblib workers (--backend loky by default).
+  Ray:  pip install 'ray[default]'; --backend ray registers it and connects to $RAY_ADDRESS
+        (or starts a local Ray).
+  Dask: pip install 'dask[distributed]'; --backend dask uses the current client, or connects to
+        $DASK_SCHEDULER_ADDRESS (a local cluster when unset).
+  Any backend registered with joblib.register_parallel_backend before calling
+  reluthe.check_claims.main() is accepted. See docs/parallel.md.
+"""
+
+
+class UsageError(Exception):
+    """A bad command line; the message says what is wrong and what is accepted."""
+
+
+class _ParserExit(Exception):
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of calling ``sys.exit``."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+    def exit(self, status=0, message=None):
+        if message:
+            sys.stderr.write(message)
+        raise _ParserExit(status)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser (raises instead of exiting; ``main`` turns that into a code)."""
+    p = _Parser(prog=PROG, description=_DESCRIPTION, epilog=_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--list", action="store_true", help="list the claims and exit")
+    p.add_argument("--only", metavar="IDS",
+                   help="comma-separated claim ids, e.g. C04,C05 (the JSON and the report then "
+                        "cover only these)")
+    p.add_argument("--quick", action="store_true",
+                   help="small version of every experiment (seconds; for tests and trials)")
+    p.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="base seed; experiments derive theirs from it (default 0)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="device for torch work (default cpu)")
+    p.add_argument("--json", type=Path, default=Path("docs/report.json"), metavar="PATH",
+                   help="JSON record of the run (default docs/report.json)")
+    p.add_argument("--report", type=Path, default=Path("docs/report.md"), metavar="PATH",
+                   help="Markdown report (default docs/report.md)")
+    p.add_argument("--figures", type=Path, default=Path("docs/figures"), metavar="DIR",
+                   help="directory for figures (default docs/figures)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="joblib workers for a claim's independent units (default 1)")
+    p.add_argument("--backend", default="loky", metavar="NAME",
+                   help="joblib backend: loky (default), threading, multiprocessing, ray, dask")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not read stored measurements (fresh ones are still stored)")
+    p.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                   help=f"measurement cache (default ${CACHE_ENV} or .reluthe-cache)")
+    p.add_argument("--figures-only", action="store_true",
+                   help="measure nothing: redraw figures, JSON and report from the cache")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any claim is refuted")
+    p.add_argument("--traceback", action="store_true",
+                   help="print the full traceback of every error")
+    p.add_argument("-v", "--verbose", action="store_true", help="progress messages of checks")
+    return p
+
+
+def _selected_ids(only: str | None) -> list[str] | None:
+    if only is None:
+        return None
+    valid = [row[0] for row in CATALOGUE]
+    ids = [part.strip().upper() for part in only.split(",") if part.strip()]
+    unknown = [i for i in ids if i not in valid]
+    if not ids or unknown:
+        got = ", ".join(unknown) if unknown else repr(only)
+        raise UsageError(f"argument --only: unknown claim id(s) {got}; valid ids are "
+                         f"{', '.join(valid)}")
+    return ids
+
+
+def _validate(args: argparse.Namespace) -> None:
+    args.only_ids = _selected_ids(args.only)
+    if args.seed < 0:
+        raise UsageError(f"argument --seed: must be a non-negative integer; got {args.seed}")
+    if args.jobs < 1:
+        raise UsageError(f"argument --jobs: must be an integer >= 1; got {args.jobs}")
+    if args.figures_only and args.no_cache:
+        raise UsageError("--figures-only reads the cache; it cannot be combined with --no-cache")
+    if args.list:
+        return
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"argument --device: CUDA is not available here (torch "
+                             f"{torch.__version__}, {torch.cuda.device_count()} GPU visible); "
+                             "use --device cpu")
+    try:
+        prepare_backend(args.backend)
+    except ValueError as exc:
+        raise UsageError(f"argument --backend: {exc}") from None
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _list(claims: list[Claim]) -> None:
+    print(f"{'id':<4} {'§':<6} {'status':<16} claim")
+    for c in claims:
+        status = "implemented" if c.implemented else "not implemented"
+        print(f"{c.id:<4} {c.section:<6} {status:<16} {_short(c.statement, 70)}")
+
+
+def _row(run: ClaimRun) -> str:
+    c, o = run.result.claim, run.result.outcome
+    return f"{c.id:<4} {_short(c.statement, 44):<45} {o.verdict.value:<17} {o.key}"
+
+
+def _summary(runs: list[ClaimRun], seconds: float) -> str:
+    counts = {}
+    for run in runs:
+        counts[run.verdict.value] = counts.get(run.verdict.value, 0) + 1
+    parts = [f"{counts[v.value]} {v.value}" for v in Verdict if v.value in counts]
+    cached = sum(run.result.cached for run in runs)
+    return (f"{len(runs)} claims in {seconds:.1f} s: {', '.join(parts)}"
+            f"{f'; {cached} from cache' if cached else ''}")
+
+
+def _cached_entries(claims: list[Claim], cache: MeasurementCache, settings: Settings,
+                    code: str) -> dict:
+    """Claim id -> its measurement for this code version, else the newest with these settings."""
+    entries = {}
+    for claim in claims:
+        if claim.implemented:
+            entry = cache.load(claim.id, settings, code) or cache.latest(claim.id, settings)
+            if entry is not None:
+                entries[claim.id] = entry
+    return entries
+
+
+def _printer(progress: bool):
+    """``emit(line, file)``: print without breaking the progress bar when there is one."""
+    if progress:
+        from tqdm import tqdm
+
+        def emit(line: str, file=None) -> None:
+            tqdm.write(line, file=file or sys.stdout)
+    else:
+        def emit(line: str, file=None) -> None:
+            print(line, file=file or sys.stdout, flush=True)
+    return emit
+
+
+def _write_outputs(args: argparse.Namespace, record: dict) -> None:
+    text = json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False)
+    atomic_write_text(args.json, text + "\n")
+    atomic_write_text(args.report, render(record))
+
+
+def _execute(args: argparse.Namespace) -> int:
+    claims = claims_pkg.registry()
+    if args.only_ids is not None:
+        claims = [c for c in claims if c.id in args.only_ids]
+    if args.list:
+        _list(claims)
+        return EXIT_OK
+
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    settings = Settings(quick=args.quick, seed=args.seed, device=args.device)
+    ctx = Context(settings, jobs=args.jobs, backend=args.backend, verbose=args.verbose)
+    cache = MeasurementCache(args.cache_dir or default_cache_dir())
+    code = code_version()
+    entries = None
+    if args.figures_only:
+        entries = _cached_entries(claims, cache, settings, code)
+        if not entries:
+            print(f"{PROG}: error: --figures-only: no cached measurement in {cache.directory} "
+                  f"with quick={settings.quick}, seed={settings.seed}, device={settings.device} "
+                  "for any selected claim; run without --figures-only first. Nothing was "
+                  "written.", file=sys.stderr)
+            return EXIT_NOT_CACHED
+
+    progress = sys.stderr.isatty()
+    emit = _printer(progress)
+
+    def on_result(run: ClaimRun) -> None:
+        emit(_row(run))
+        if run.error:
+            emit(f"{PROG}: {run.result.claim.id}: {run.error}", sys.stderr)
+            if args.traceback:
+                emit(run.traceback, sys.stderr)
+
+    emit(f"{'id':<4} {'claim':<45} {'verdict':<17} key")
+    runs = run_claims(claims, ctx, cache, code, args.figures, read_cache=not args.no_cache,
+                      entries=entries, on_result=on_result, progress=progress)
+    elapsed = time.perf_counter() - t0
+    href = Path(os.path.relpath(args.figures.resolve(), args.report.resolve().parent)).as_posix()
+    record = run_record(runs, settings=settings, jobs=args.jobs, backend=args.backend,
+                        figures_only=args.figures_only, code=code, started=started,
+                        runtime_s=elapsed, figures_dir=args.figures.as_posix(), figures_href=href)
+    _write_outputs(args, record)
+    print(_summary(runs, elapsed))
+    print(f"wrote {args.json}, {args.report}, figures in {args.figures}")
+
+    failed = [run.result.claim.id for run in runs if run.error]
+    if failed:
+        hint = "" if args.traceback else " (run with --traceback for the full traceback)"
+        print(f"{PROG}: error: the check of {', '.join(failed)} failed; marked \"error\" in "
+              f"the report{hint}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.strict and any(run.verdict is Verdict.REFUTED for run in runs):
+        return EXIT_REFUTED
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        _validate(args)
+    except _ParserExit as exc:
+        return exc.status
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _execute(args)
+    except Exception as exc:
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc}".splitlines()[0],
+              file=sys.stderr)
+        if args.traceback:
+            traceback.print_exc()
+        else:
+            print("run with --traceback for the full traceback", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""The command line ``python -m reluthe.check_claims``, run on fake claims.
+
+Fake checks replace the registry so that these tests are fast and do not depend on the real
+claims; one test runs the real ``--list`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import reluthe
+from reluthe import check_claims
+from reluthe import claims as claims_pkg
+from reluthe.check_claims import main
+from reluthe.claims import Check, Claim, Outcome, Verdict
+from reluthe.claims._catalogue import CATALOGUE
+from reluthe.stats import mean_ci
+
+ALL_IDS = [row[0] for row in CATALOGUE]
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Fakes:
+    """Fake checks by claim id, and how often each measure ran."""
+
+    def __init__(self):
+        self.checks: dict[str, Check] = {}
+        self.calls: Counter = Counter()
+
+    def add(self, cid, verdict=Verdict.SUPPORTED, *, measure=None, plot=True):
+        def counted(ctx):
+            self.calls[cid] += 1
+            if measure is not None:
+                return measure(ctx)
+            return {"acc": [0.5 + 0.01 * (i + ctx.seed) for i in range(5)], "gap": math.nan}
+
+        def decide(m):
+            est = mean_ci(m["acc"]).to_dict() if "acc" in m else m
+            return Outcome(verdict, f"acc {est['value']:.3f}" if "acc" in m else "see evidence",
+                           {"acc": est, "gap": m.get("gap")}, f"Fake {cid} explanation.")
+
+        def draw(m, figures_dir):
+            name = f"{cid.lower()}_fake.png"
+            (figures_dir / name).write_bytes(b"fake png")
+            return [name]
+
+        self.checks[cid] = Check(f"fake rule of {cid}", counted, decide, draw if plot else None)
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    state = Fakes()
+    monkeypatch.setattr(
+        claims_pkg, "registry",
+        lambda: [Claim(*row, check=state.checks.get(row[0])) for row in CATALOGUE])
+    # Other engineers edit reluthe/ while tests run: pin the code version so cache keys are stable.
+    monkeypatch.setattr(check_claims, "code_version", lambda: "test-code-version")
+    return state
+
+
+def run(tmp_path, *args):
+    return main(["--json", str(tmp_path / "out" / "run.json"),
+                 "--report", str(tmp_path / "out" / "report.md"),
+                 "--figures", str(tmp_path / "out" / "figures"),
+                 "--cache-dir", str(tmp_path / "cache"), *map(str, args)])
+
+
+def record(tmp_path) -> dict:
+    def no_nan(token):
+        raise AssertionError(f"JSON contains {token}")
+
+    return json.loads((tmp_path / "out" / "run.json").read_text(), parse_constant=no_nan)
+
+
+def test_list_shows_every_claim(fakes, capsys):
+    fakes.add("C05")
+    assert main(["--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert list(rows) == ALL_IDS
+    assert " implemented " in rows["C05"] and "not implemented" in rows["C04"]
+
+
+def test_list_real_registry_in_subprocess():
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "reluthe.check_claims", "--list"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr
+    ids = [line.split()[0] for line in proc.stdout.splitlines()[1:]]
+    assert ids == ALL_IDS
+    print(f"--list took {elapsed:.2f} s")
+
+
+def test_only_selects_claims_case_insensitively(fakes, tmp_path):
+    fakes.add("C01")
+    fakes.add("C04")
+    assert run(tmp_path, "--only", "c04, C01") == 0
+    assert [c["id"] for c in record(tmp_path)["claims"]] == ["C01", "C04"]
+    assert fakes.calls == Counter({"C01": 1, "C04": 1})
+
+
+def test_json_schema(fakes, tmp_path, capsys):
+    fakes.add("C01")
+    assert run(tmp_path, "--quick", "--seed", "3") == 0
+    rec = record(tmp_path)
+    types = {"reluthe_version": str, "seed": int, "quick": bool, "environment": dict,
+             "runtime_s": float, "claims": list, "code_version": str, "started": str,
+             "summary": dict, "device": str, "jobs": int, "backend": str}
+    for key, kind in types.items():
+        assert isinstance(rec[key], kind), key
+    assert rec["reluthe_version"] == reluthe.__version__
+    assert rec["seed"] == 3 and rec["quick"] is True
+    env = rec["environment"]
+    for key, kind in {"python": str, "torch": str, "numpy": str, "platform": str, "device": str,
+                      "cpu_count": int, "torch_threads": int}.items():
+        assert isinstance(env[key], kind), key
+    assert len(rec["claims"]) == 24
+    assert rec["summary"] == {"supported": 1, "not implemented": 23}
+    c01 = rec["claims"][0]
+    for key, kind in {"id": str, "section": str, "quote": str, "statement": str, "verdict": str,
+                      "rule": str, "evidence": dict, "figures": list, "runtime_s": float,
+                      "key": str, "explanation": str, "measurement": dict}.items():
+        assert isinstance(c01[key], kind), key
+    assert c01["verdict"] == "supported" and c01["figures"] == ["c01_fake.png"]
+    assert c01["evidence"]["gap"] is None  # NaN is written as null
+    assert c01["evidence"]["acc"]["n"] == 5
+    assert c01["evidence"]["acc"]["value"] == pytest.approx(0.5 + 0.01 * (2 + 3))
+    not_impl = rec["claims"][1]
+    assert not_impl["verdict"] == "not implemented" and not_impl["rule"] is None
+    out = capsys.readouterr().out
+    assert "1 supported, 23 not implemented" in out
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["--seed", "x"], "invalid int value: 'x'"),
+    (["--seed", "-1"], "--seed"),
+    (["--jobs", "0"], "--jobs: must be an integer >= 1"),
+    (["--only", "C04,C99"], "C99; valid ids are C01, C02"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--device", "tpu"], "invalid choice: 'tpu'"),
+    (["--backend", "nope"], "unknown joblib backend 'nope'"),
+    (["--figures-only", "--no-cache"], "cannot be combined"),
+])
+def test_usage_errors_exit_2(fakes, tmp_path, capsys, args, reason):
+    fakes.add("C01")
+    assert run(tmp_path, *args) == 2
+    err = capsys.readouterr().err
+    assert reason in err and err.startswith("usage:")
+    assert fakes.calls == Counter() and not (tmp_path / "out").exists()
+
+
+def test_cuda_unavailable_is_a_usage_error(fakes, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    fakes.add("C01")
+    assert run(tmp_path, "--device", "cuda") == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+
+
+def test_missing_cluster_backend_is_a_usage_error(fakes, tmp_path, capsys):
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("ray is installed")
+    assert run(tmp_path, "--backend", "ray") == 2
+    assert "pip install 'ray[default]'" in capsys.readouterr().err
+
+
+def test_help_returns_0_without_exiting(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--figures-only" in out and "register" in out and "exit codes" in out
+
+
+def test_strict_exits_1_on_a_refuted_claim(fakes, tmp_path):
+    fakes.add("C01")
+    fakes.add("C04", Verdict.REFUTED)
+    assert run(tmp_path) == 0
+    assert run(tmp_path, "--strict") == 1
+    fakes.checks.pop("C04")
+    assert run(tmp_path, "--strict") == 0
+
+
+def test_a_raising_check_is_reported_and_exits_3(fakes, tmp_path, capsys):
+    def boom(ctx):
+        raise ValueError("the measurement broke")
+
+    fakes.add("C01")
+    fakes.add("C02", measure=boom)
+    fakes.add("C03")
+    assert run(tmp_path) == 3
+    err = capsys.readouterr().err
+    assert "C02: measure failed: ValueError: the measurement broke" in err
+    assert "run with --traceback" in err and "Traceback" not in err
+    rec = record(tmp_path)
+    verdicts = {c["id"]: c["verdict"] for c in rec["claims"]}
+    assert verdicts["C01"] == verdicts["C03"] == "supported"  # the others still ran
+    assert verdicts["C02"] == "error"
+    assert "ValueError: the measurement broke" in rec["claims"][1]["error"]
+    assert "**error**" in (tmp_path / "out" / "report.md").read_text()
+
+    assert run(tmp_path, "--traceback") == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "in boom" in err
+
+
+def test_non_json_measurement_is_an_error_naming_the_path(fakes, tmp_path, capsys):
+    fakes.add("C01", measure=lambda ctx: {"acc": [0.5, np.float32(0.6)]})
+    assert run(tmp_path) == 3
+    err = capsys.readouterr().err
+    assert "measured['acc'][1] is a numpy.float32" in err
+
+
+def test_internal_error_outside_checks_exits_3(fakes, tmp_path, capsys, monkeypatch):
+    def broken():
+        raise RuntimeError("checks for unknown claim ids ['C99']")
+
+    monkeypatch.setattr(claims_pkg, "registry", broken)
+    assert run(tmp_path) == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: checks for unknown claim ids" in err
+    assert "run with --traceback for the full traceback" in err
+
+
+def test_figures_only_redraws_without_measuring(fakes, tmp_path, capsys):
+    fakes.add("C01")
+    fakes.add("C02")
+    figure = tmp_path / "out" / "figures" / "c01_fake.png"
+    assert run(tmp_path) == 0
+    first = record(tmp_path)
+    figure.unlink()
+    (tmp_path / "out" / "report.md").unlink()
+    assert run(tmp_path, "--figures-only") == 0
+    assert fakes.calls == Counter({"C01": 1, "C02": 1})
+    assert figure.is_file() and (tmp_path / "out" / "report.md").is_file()
+    second = record(tmp_path)
+    assert second["figures_only"] is True
+    for a, b in zip(first["claims"], second["claims"]):
+        assert (a["verdict"], a["evidence"], a["figures"]) == (b["verdict"], b["evidence"],
+                                                               b["figures"])
+    assert all(c["measurement"]["cached"] for c in second["claims"][:2])
+
+
+def test_figures_only_uses_measurements_of_older_code(fakes, tmp_path, monkeypatch):
+    fakes.add("C01")
+    assert run(tmp_path) == 0
+    monkeypatch.setattr(check_claims, "code_version", lambda: "edited-code")
+    assert run(tmp_path, "--figures-only") == 0
+    c01 = record(tmp_path)["claims"][0]
+    assert c01["measurement"]["current_code"] is False and fakes.calls["C01"] == 1
+    assert "older code version than this report's: C01" in (
+        tmp_path / "out" / "report.md").read_text()
+
+
+def test_figures_only_without_cache(fakes, tmp_path, capsys):
+    fakes.add("C01")
+    fakes.add("C02")
+    assert run(tmp_path, "--figures-only") == 4
+    assert "no cached measurement" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and fakes.calls == Counter()
+    # Only C01 measured: redrawing both marks C02 as an error, without measuring it.
+    assert run(tmp_path, "--only", "C01") == 0
+    assert run(tmp_path, "--figures-only") == 3
+    verdicts = [c["verdict"] for c in record(tmp_path)["claims"][:2]]
+    assert verdicts == ["supported", "error"] and fakes.calls == Counter({"C01": 1})
+
+
+def test_figure_links_are_relative_to_the_report(fakes, tmp_path):
+    fakes.add("C01")
+    assert main(["--json", str(tmp_path / "a.json"), "--report", str(tmp_path / "doc" / "r.md"),
+                 "--figures", str(tmp_path / "figs"), "--cache-dir", str(tmp_path / "c")]) == 0
+    assert "![c01_fake.png](../figs/c01_fake.png)" in (tmp_path / "doc" / "r.md").read_text()
+
+
+def test_stale_figures_of_a_claim_are_removed(fakes, tmp_path):
+    fakes.add("C01")
+    figures = tmp_path / "out" / "figures"
+    figures.mkdir(parents=True)
+    (figures / "c01_old.png").write_bytes(b"old")
+    (figures / "c02_keep.png").write_bytes(b"other claim")
+    assert run(tmp_path) == 0
+    assert sorted(p.name for p in figures.iterdir()) == ["c01_fake.png", "c02_keep.png"]
+
+
+def _unit(seed: int) -> tuple[float, int]:
+    """An independent unit of work: a seeded draw, and the process that made it."""
+    return float(np.random.default_rng(seed).normal(size=100).mean()), os.getpid()
+
+
+def test_parallel_jobs_give_identical_results(fakes, tmp_path):
+    def measure(ctx):
+        out = ctx.map(_unit, range(ctx.seed, ctx.seed + 6))
+        return {"draws": [v for v, _ in out], "pids": [p for _, p in out]}
+
+    def decide(m):
+        return Outcome(Verdict.INCONCLUSIVE, "draws", {"draws": m["draws"]}, "")
+
+    fakes.checks["C01"] = Check("map", measure, decide)
+    assert run(tmp_path, "--no-cache", "--only", "C01") == 0
+    serial = record(tmp_path)["claims"][0]
+    assert run(tmp_path, "--no-cache", "--only", "C01", "--jobs", "2", "--backend", "loky") == 0
+    parallel = record(tmp_path)["claims"][0]
+    assert parallel["evidence"] == serial["evidence"]
+    assert len(serial["evidence"]["draws"]) == 6
+    cache = json.loads(next((tmp_path / "cache").glob("C01-*.json")).read_text())
+    assert os.getpid() not in cache["measured"]["pids"]  # the units ran in loky workers
+
+
+def test_progress_bar_only_on_a_terminal(fakes, tmp_path, capsys, monkeypatch):
+    fakes.add("C01")
+    assert run(tmp_path) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and "C01 " in quiet.out
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert run(tmp_path) == 0
+    shown = capsys.readouterr()
+    assert "claim/s" in shown.err or "s/claim" in shown.err  # tqdm's rate unit
+    assert "C01 " in shown.out and "1 supported" in shown.out  # the table stays on stdout

@@ -1,0 +1,187 @@
+"""The Markdown report, rendered from a run record."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reluthe import check_claims
+from reluthe import claims as claims_pkg
+from reluthe.check_claims import main
+from reluthe.claims import Check, Claim, Outcome, Verdict
+from reluthe.claims._catalogue import CATALOGUE
+from reluthe.report import render
+
+VERDICTS = ["supported", "partly supported", "refuted", "inconclusive", "not testable",
+            "not implemented", "error"]
+
+
+def claim(cid, verdict="supported", **extra):
+    row = next(r for r in CATALOGUE if r[0] == cid)
+    entry = {"id": cid, "section": row[1], "quote": row[2], "statement": row[3],
+             "verdict": verdict, "key": f"key of {cid}", "rule": f"rule of {cid}",
+             "evidence": {}, "explanation": f"Explanation of {cid}. More detail.",
+             "figures": [], "runtime_s": 0.5, "needs": row[4]}
+    if verdict == "not implemented":
+        entry.update(key="—", rule=None, explanation="")
+    entry.update(extra)
+    return entry
+
+
+def record(claims, **extra):
+    run = {"reluthe_version": "9.9.9", "seed": 7, "quick": False, "device": "cpu", "jobs": 2,
+           "backend": "loky", "code_version": "abcdef1234567890", "started": "2026-05-01T12:00:00",
+           "runtime_s": 42.0, "figures_href": "figures",
+           "environment": {"python": "3.11.7", "torch": "2.13.0", "numpy": "2.0",
+                           "platform": "Linux-x86_64", "device": "cpu", "gpu": None,
+                           "cpu_count": 2, "torch_threads": 2,
+                           "packages": {"sympy": "1.14", "networkx": "3.6", "regioncam": None,
+                                        "ray": None}},
+           "tools_imported": ["sympy"], "claims": claims}
+    run.update(extra)
+    return run
+
+
+def test_every_claim_verdict_and_figure_appears():
+    claims = [claim(row[0], VERDICTS[i % len(VERDICTS)],
+                    figures=[f"{row[0].lower()}_a.png", f"{row[0].lower()}_b.png"])
+              for i, row in enumerate(CATALOGUE)]
+    text = render(record(claims))
+    table = text[text.index("## Verdicts"):text.index("## Provenance")]
+    for c in claims:
+        assert f"| [{c['id']}](#{c['id'].lower()}) |" in table
+        assert f"**{c['verdict']}**" in table
+        assert f'<a id="{c["id"].lower()}"></a>' in text
+        assert f"**Verdict: {c['verdict']}**" in text
+        assert c["quote"] in text and c["statement"] in text
+        for name in c["figures"]:
+            assert f"![{name}](figures/{name})" in text
+    assert "rule of C01" in text and "Explanation of C01. More detail." in text
+    # not implemented claims say what is to be measured instead of a rule
+    not_impl = next(c for c in claims if c["verdict"] == "not implemented")
+    assert f"**To be measured or derived.** {not_impl['needs']}" in text
+    assert text.index("## Verdicts") < text.index("## Claims") < text.index("three questions")
+    assert text.rstrip().endswith("|")  # the tools table of question 3 closes the report
+
+
+def test_provenance_block():
+    text = render(record([claim("C01", measurement={"cached": True, "measure_s": 3.0,
+                                                    "measured_at": "2026-04-30T10:00:00",
+                                                    "code_version": "x", "current_code": True})]))
+    block = text[text.index("## Provenance"):text.index("## Claims")]
+    for needle in ["reluthe 9.9.9", "`abcdef123456`", "seed 7", "full protocol", "jobs 2",
+                   "Python 3.11.7", "torch 2.13.0", "numpy 2.0", "Linux-x86_64", "2 CPUs",
+                   "started 2026-05-01T12:00:00", "run time 42 s", "1 loaded from the cache",
+                   "measured 2026-04-30T10:00:00"]:
+        assert needle in block, needle
+    quick = render(record([], quick=True))
+    assert "quick (small versions, not evidence)" in quick
+
+
+def test_estimates_and_scalars():
+    evidence = {"acc": {"value": 0.81234, "low": 0.8, "high": 0.825, "n": 5,
+                        "confidence": 0.95, "method": "t"},
+                "single": {"value": 0.5, "low": None, "high": None, "n": 1},
+                "missing": None, "flag": True, "count": 12, "name": "relu"}
+    text = render(record([claim("C01", evidence=evidence)]))
+    assert "- **acc**: 0.8123 [0.8, 0.825] (n=5)" in text
+    assert "- **single**: 0.5 (n=1, no CI)" in text
+    assert "- **missing**: n/a" in text and "- **flag**: yes" in text
+    assert "- **count**: 12" in text and "- **name**: relu" in text
+
+
+def test_nested_evidence_becomes_tables_and_lists():
+    est = {"value": 0.9, "low": 0.85, "high": 0.95, "n": 5}
+    evidence = {
+        "by_activation": {"relu": {"acc": est, "gap": 0.01}, "tanh": {"acc": est, "gap": 0.02}},
+        "runs": [{"depth": d, "loss": 0.1 * d} for d in range(1, 40)],
+        "long": list(range(100)),
+        "deep": {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}},
+        "pipe": "a|b",
+    }
+    text = render(record([claim("C05", evidence=evidence)]))
+    assert "  |  | acc | gap |" in text
+    assert "  | relu | 0.9 [0.85, 0.95] (n=5) | 0.01 |" in text
+    assert "  | depth | loss |" in text and "  | 30 | 3 |" in text
+    assert "9 more rows (see the JSON record)" in text and "| 31 | 3.1 |" not in text
+    assert "- **long**: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, … (100 items)]" in text
+    assert "      - **c**: {d: {e: {f: 1}}}" in text  # nesting stops at a readable depth
+    assert "- **pipe**: a|b" in text
+
+
+def test_table_cells_escape_pipes():
+    evidence = {"rows": [{"name": "a|b", "x": 1}, {"name": "c", "x": 2}]}
+    text = render(record([claim("C02", evidence=evidence, key="|x| = 1")]))
+    assert "| a\\|b | 1 |" in text and "\\|x\\| = 1" in text
+
+
+def _question(text, number):
+    start = text.index(f"### {number}.")
+    end = text.find("### ", start + 4)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def test_questions_are_composed_from_verdicts():
+    q1 = ["C03", "C04", "C08", "C13"]
+    all_supported = render(record([claim(c) for c in q1]))
+    q = _question(all_supported, 1)
+    assert "this run supports the article's answer" in q
+    assert all(f"**[{c}](#{c.lower()})**" in q and f"key of {c}" in q for c in q1)
+
+    mixed = render(record([claim("C03"), claim("C04", "refuted"), claim("C08", "partly supported"),
+                           claim("C13", "not implemented")]))
+    q = _question(mixed, 1)
+    assert "The evidence contradicts the article on C04." in q
+    assert "On C08 the article is right only under a condition" in q
+    assert "The answer is incomplete: C13 has no verdict in this run." in q
+    assert "*refuted*: key of C04. Explanation of C04." in q
+    assert "supports the article's answer" not in q
+
+    q2 = _question(render(record([claim("C05", "inconclusive")])), 2)
+    assert "On C05 the measurements cannot separate the outcomes" in q2
+    assert "**C09**: not in this run" in q2 and "C09, C24 have no verdict" in q2
+
+    nothing = _question(render(record([claim(c, "not implemented") for c in q1])), 1)
+    assert "cannot answer it yet" in nothing and "not implemented" in nothing
+
+
+def test_question_three_lists_tools_from_the_record():
+    q = _question(render(record([claim("C01"), claim("C02", "not implemented")])), 3)
+    assert "reluthe 9.9.9" in q and "gave 1 of the 2 claims in this run a verdict" in q
+    assert "| SymPy | 1.14 | yes |" in q and "| NetworkX | 3.6 | no |" in q
+    assert "| regioncam | no | no |" in q
+    assert "Ray" not in q  # optional cluster engines only when installed or used
+
+
+def test_report_rebuilds_from_the_json_record(monkeypatch, tmp_path):
+    def measure(ctx):
+        return {"values": [0.1, 0.2, 0.3], "table": {"relu": {"a": 1.0}, "tanh": {"a": 2.0}}}
+
+    def decide(m):
+        return Outcome(Verdict.PARTLY, "0.2", {"table": m["table"]}, "Holds with He init.")
+
+    def draw(m, figures_dir):
+        (figures_dir / "c04_fig.png").write_bytes(b"png")
+        return ["c04_fig.png"]
+
+    check = Check("rule", measure, decide, draw)
+    monkeypatch.setattr(claims_pkg, "registry",
+                        lambda: [Claim(*row, check=check if row[0] == "C04" else None)
+                                 for row in CATALOGUE])
+    monkeypatch.setattr(check_claims, "code_version", lambda: "v")
+    report = tmp_path / "docs" / "report.md"
+    assert main(["--json", str(tmp_path / "docs" / "report.json"), "--report", str(report),
+                 "--figures", str(tmp_path / "docs" / "figures"),
+                 "--cache-dir", str(tmp_path / "c")]) == 0
+    run = json.loads((tmp_path / "docs" / "report.json").read_text())
+    assert render(run) == report.read_text()
+    assert "![c04_fig.png](figures/c04_fig.png)" in report.read_text()
+    assert "On C04 the article is right only under a condition" in report.read_text()
+
+
+@pytest.mark.parametrize("run", [{"claims": []}, {"claims": [{"id": "C07",
+                                                              "verdict": "not testable"}]}])
+def test_minimal_records_render(run):
+    text = render(run)
+    assert text.startswith("# ") and text.endswith("\n")
