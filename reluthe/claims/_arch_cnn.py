@@ -1,0 +1,223 @@
+"""C18: "in CNNs, ReLU improves image-classification performance" (article §5.1).
+
+Two small CNNs on real data, trained identically with six activations over the same seeds
+(one stacked model per dataset, see :mod:`reluthe.claims._arch_stack`):
+
+* mnist1d (40 samples long, 4000/1000): Conv1d 1→16 (k5, s2, p1) → act → Conv1d 16→16 (k3, s2,
+  p1) → act → Conv1d 16→16 (k3, s2, p1) → act → Linear 80→10 (the MNIST-1D paper's ConvBase
+  shape, 16 instead of 25 channels to fit the CPU budget);
+* digits (8×8 images, 1347/450): Conv2d 1→8 (3×3, p1) → act → Conv2d 8→16 (3×3, s2, p1) → act
+  → Linear 256→10.
+
+Adam (lr 1e-2), batch 64, torch's default init; only the activation differs between arms, and
+arms with the same seed share initial weights and batch order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reluthe import data
+from reluthe.claims._arch_plot import ci_bars, new_figure, save
+from reluthe.claims._arch_stack import (
+    MemberActivation,
+    from_grouped,
+    grouped_conv,
+    member_orders,
+    single_threaded,
+    stacked_conv,
+    stacked_linear,
+    to_grouped,
+    train_stacked,
+)
+from reluthe.claims._base import Context, Outcome, Verdict
+from reluthe.stats import diff_ci, mean_ci
+
+ACTIVATIONS = ("relu", "gelu", "elu", "leaky_relu", "tanh", "sigmoid")
+SATURATING = ("tanh", "sigmoid")
+MARGIN = 0.01  # 1 percentage point of test accuracy
+FULL = {"seeds": 5, "steps": {"mnist1d": 1000, "digits": 400}, "n_train": None}
+QUICK = {"seeds": 2, "steps": {"mnist1d": 40, "digits": 40}, "n_train": 1000}
+LR, BATCH = 1e-2, 64
+# (c_out, kernel, stride, padding) per convolution, and the flattened size after them
+NETS = {
+    "mnist1d": {"convs": [(16, 5, 2, 1), (16, 3, 2, 1), (16, 3, 2, 1)], "flat": 16 * 5,
+                "shape": (1, 40)},
+    "digits": {"convs": [(8, 3, 1, 1), (16, 3, 2, 1)], "flat": 16 * 4 * 4, "shape": (1, 8, 8)},
+}
+
+RULE = (
+    "Per dataset (mnist1d 1-D CNN; digits 8x8 2-D CNN), final test accuracy of relu, gelu, elu, "
+    "leaky_relu(0.01), tanh, sigmoid over the same seeds (5 in the default run), identical "
+    "recipe (Adam lr 1e-2, batch 64; mnist1d 1000 steps, digits 400). Welch 95% CIs of "
+    "differences of means. relu is TOP TIER on a dataset if it has the best mean or the CI of "
+    "(relu - best) reaches >= -1 pp; relu BEATS SATURATING if the CI of (relu - tanh) or "
+    "(relu - sigmoid) lies above 0. SUPPORTED: top tier and beats saturating on both datasets. "
+    "PARTLY: beats saturating on at least one dataset otherwise (the missing condition is "
+    "named). REFUTED: on both datasets relu beats no saturating activation and the CI of "
+    "(relu - best saturating) lies below +1 pp (no gain over tanh/sigmoid of 1 pp or more is "
+    "compatible with the data). INCONCLUSIVE: anything else, or fewer than 2 seeds per arm."
+)
+
+
+def _forward(params: dict, x: torch.Tensor, spec: dict, act: MemberActivation) -> torch.Tensor:
+    """x: (K, B, *shape) per-member inputs -> logits (K, B, 10)."""
+    k = params["out_w"].shape[0]
+    h = to_grouped(x)
+    for i, (_, _, stride, pad) in enumerate(spec["convs"]):
+        h = act(grouped_conv(h, params[f"w{i}"], params[f"b{i}"], stride, pad), dim=1)
+    feats = from_grouped(h, k)
+    return torch.baddbmm(params["out_b"][:, None, :], feats, params["out_w"].transpose(1, 2))
+
+
+def _accuracy(params, x, y, spec, act, chunk=500) -> np.ndarray:
+    k = params["out_w"].shape[0]
+    correct = torch.zeros(k)
+    for s in range(0, len(x), chunk):
+        xb = x[s:s + chunk]
+        logits = _forward(params, xb.expand(k, *xb.shape), spec, act)
+        correct += (logits.argmax(-1) == y[s:s + chunk]).float().sum(1)
+    return (correct / len(x)).numpy()
+
+
+@single_threaded
+def train_cnns(name: str, seeds: list[int], steps: int, n_train: int | None = None) -> dict:
+    """Train the dataset's CNN with every activation over ``seeds``; JSON-ready accuracies."""
+    ds = data.load(name, seed=0)
+    spec = NETS[name]
+    x_tr = ds.x_train.reshape(-1, *spec["shape"])[:n_train]
+    y_tr = ds.y_train[:n_train]
+    x_te, y_te = ds.x_test.reshape(-1, *spec["shape"]), ds.y_test
+    names = [a for a in ACTIVATIONS for _ in seeds]
+    member_seeds = [s for _ in ACTIVATIONS for s in seeds]
+    act = MemberActivation(names)
+    params, c_in = {}, spec["shape"][0]
+    for i, (c_out, ker, _, _) in enumerate(spec["convs"]):
+        kernel = (ker,) * (len(spec["shape"]) - 1)
+        params[f"w{i}"], params[f"b{i}"] = stacked_conv(member_seeds, c_out, c_in, kernel,
+                                                        offset=i)
+        c_in = c_out
+    params["out_w"], params["out_b"] = stacked_linear(member_seeds, 10, spec["flat"],
+                                                      offset=len(spec["convs"]))
+    orders = member_orders(len(x_tr), BATCH, steps, member_seeds)
+
+    def member_loss(step):
+        idx = orders[step - 1]
+        logits = _forward(params, x_tr[idx], spec, act)
+        return F.cross_entropy(logits.transpose(1, 2), y_tr[idx], reduction="none").mean(1)
+
+    n_eval = min(len(x_tr), 1000)
+    log = train_stacked(
+        params, member_loss, steps=steps, lr=LR, eval_every=steps,
+        evaluate=lambda step: {"test_acc": _accuracy(params, x_te, y_te, spec, act),
+                          "train_acc": _accuracy(params, x_tr[:n_eval], y_tr[:n_eval], spec,
+                                                 act)})
+    test, train = log.final("test_acc"), log.final("train_acc")
+    test[log.diverged] = np.nan
+    return {
+        "dataset": name, "steps": steps, "n_train": len(x_tr), "time_s": log.time_s,
+        "n_params": int(sum(p[0].numel() for p in params.values())),
+        "test_acc": {a: test[i * len(seeds):(i + 1) * len(seeds)].tolist()
+                     for i, a in enumerate(ACTIVATIONS)},
+        "train_acc": {a: train[i * len(seeds):(i + 1) * len(seeds)].tolist()
+                      for i, a in enumerate(ACTIVATIONS)},
+        "diverged": int(log.diverged.sum()),
+    }
+
+
+def _unit(args):
+    return train_cnns(*args)
+
+
+def measure(ctx: Context) -> dict:
+    proto = QUICK if ctx.quick else FULL
+    seeds = [ctx.seed + i for i in range(proto["seeds"])]
+    units = [(name, seeds, proto["steps"][name], proto["n_train"]) for name in NETS]
+    ctx.log(f"C18: {len(ACTIVATIONS)} activations x {len(seeds)} seeds on {list(NETS)}")
+    results = ctx.map(_unit, units)
+    return {"activations": list(ACTIVATIONS), "seeds": seeds, "lr": LR, "batch_size": BATCH,
+            "datasets": {r["dataset"]: r for r in results}}
+
+
+def _dataset_findings(accs: dict[str, list[float]]) -> dict:
+    clean = {a: [v for v in vals if np.isfinite(v)] for a, vals in accs.items()}
+    means = {a: float(np.mean(v)) if v else float("nan") for a, v in clean.items()}
+    finite = [a for a in means if np.isfinite(means[a])]
+    best = max(finite, key=means.get) if finite else "relu"
+    n_min = min(len(v) for v in clean.values())
+    if n_min < 2:  # too few finished runs for an interval (decide says inconclusive)
+        return {"n_min": n_min, "means": means, "best": best}
+    relu = clean["relu"]
+    vs_best = diff_ci(relu, clean[best])
+    vs_sat = {s: diff_ci(relu, clean[s]) for s in SATURATING}
+    best_sat = max(SATURATING, key=means.get)
+    top = best == "relu" or (vs_best.has_ci and vs_best.high >= -MARGIN)
+    beats = any(e.has_ci and e.low > 0 for e in vs_sat.values())
+    no_gain = vs_sat[best_sat].has_ci and vs_sat[best_sat].high < MARGIN
+    return {
+        "n_min": n_min, "means": means, "best": best, "best_saturating": best_sat,
+        "relu": mean_ci(relu).to_dict() if relu else None,
+        "relu_minus_best": vs_best.to_dict(),
+        "relu_minus": {s: e.to_dict() for s, e in vs_sat.items()},
+        "top_tier": bool(top), "beats_saturating": bool(beats), "no_gain_over_saturating":
+            bool(no_gain),
+    }
+
+
+def decide(m: dict) -> Outcome:
+    per = {name: _dataset_findings(d["test_acc"]) for name, d in m["datasets"].items()}
+    key = "; ".join(f"{n}: relu {f['means']['relu']:.1%} vs best {f['best']} "
+                    f"{f['means'][f['best']]:.1%}, tanh {f['means']['tanh']:.1%}"
+                    for n, f in per.items())
+    if min(f["n_min"] for f in per.values()) < 2:
+        return Outcome(Verdict.INCONCLUSIVE, key, per,
+                       "Fewer than 2 finished seeds in some arm: no confidence interval.")
+    top = [n for n, f in per.items() if f["top_tier"]]
+    beats = [n for n, f in per.items() if f["beats_saturating"]]
+    gaps = "; ".join(
+        f"{n}: relu - {f['best']} = {100 * f['relu_minus_best']['value']:+.1f} pp "
+        f"[{100 * f['relu_minus_best']['low']:+.1f}, {100 * f['relu_minus_best']['high']:+.1f}]"
+        for n, f in per.items() if f["best"] != "relu")
+    if len(top) == len(per) and len(beats) == len(per):
+        return Outcome(Verdict.SUPPORTED, key, per,
+                       "On every dataset relu is significantly more accurate than a saturating "
+                       "activation, and a gap to the best activation of 1 pp or less is "
+                       "compatible with the data" + (f" ({gaps})" if gaps else "") + ".")
+    if beats:
+        missing = []
+        if len(beats) < len(per):
+            missing.append("relu's gain over tanh/sigmoid shows only on "
+                           f"{', '.join(beats)}")
+        for n, f in per.items():
+            if not f["top_tier"]:
+                missing.append(f"on {n} {f['best']} is more accurate than relu by more than "
+                               f"1 pp (CI of the difference "
+                               f"{f['relu_minus_best']['low']:+.3f}..."
+                               f"{f['relu_minus_best']['high']:+.3f})")
+        return Outcome(Verdict.PARTLY, key, per,
+                       "relu improves on saturating activations, but " + "; ".join(missing)
+                       + ". 'ReLU improves CNN accuracy' holds relative to tanh/sigmoid, "
+                       "not against every modern alternative.")
+    if all(f["no_gain_over_saturating"] for f in per.values()):
+        return Outcome(Verdict.REFUTED, key, per,
+                       "On both datasets relu is not more accurate than tanh/sigmoid, and a gain "
+                       "of 1 pp or more is excluded by the CIs.")
+    return Outcome(Verdict.INCONCLUSIVE, key, per,
+                   "relu is not significantly more accurate than tanh/sigmoid, but the CIs do not "
+                   "exclude a gain of 1 pp; more seeds or longer training would separate them.")
+
+
+def plot(m: dict, figures_dir: Path) -> list[str]:
+    fig, axes = new_figure(ncols=len(m["datasets"]))
+    for ax, (name, d) in zip(axes, m["datasets"].items()):
+        acts = list(d["test_acc"])
+        ci_bars(ax, acts, [d["test_acc"][a] for a in acts], ylabel="test accuracy (%)",
+                title=f"C18 {name} CNN ({d['steps']} steps, {len(m['seeds'])} seeds)", scale=100)
+        vals = [v * 100 for a in acts for v in d["test_acc"][a] if np.isfinite(v)]
+        if vals:
+            ax.set_ylim(max(0.0, min(vals) - 5), min(100.0, max(vals) + 3))
+    return [save(fig, figures_dir, "c18_cnn_accuracy.png")]

@@ -1,0 +1,342 @@
+"""Claims C07, C18–C21 (architectures): quick runs, decision rules, and the probes behind them."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from reluthe.claims import _arch_ae, _arch_cnn, _arch_gan, _arch_rnn
+from reluthe.claims._arch_stack import MemberActivation, stacked_linear, train_stacked
+from reluthe.claims._base import Context, Settings, Verdict
+from reluthe.claims.architectures import CHECKS
+from reluthe.errors import InvalidInputError
+from reluthe.probes.architectures import (
+    adding_problem,
+    mode_coverage,
+    pca_reconstruction_error,
+    ring_centers,
+    rnn_divergence,
+)
+
+IDS = ("C07", "C18", "C19", "C20", "C21")
+
+
+@pytest.fixture(scope="module")
+def quick_runs():
+    """Quick measurement of every claim of the family, measured once per test module."""
+    ctx = Context(Settings(quick=True, seed=0))
+    return {cid: CHECKS[cid].measure(ctx) for cid in IDS}
+
+
+# --------------------------------------------------------------------------- quick end to end
+
+@pytest.mark.parametrize("cid", IDS)
+def test_quick_measure_decide_plot(cid, quick_runs, tmp_path):
+    m = quick_runs[cid]
+    assert json.loads(json.dumps(m)) is not None  # JSON-serialisable (NaN/inf allowed)
+    outcome = CHECKS[cid].decide(m)
+    assert isinstance(outcome.verdict, Verdict)
+    assert outcome.verdict not in (Verdict.NOT_IMPLEMENTED, Verdict.ERROR)
+    assert outcome.key and outcome.explanation
+    json.dumps(outcome.evidence)
+    names = CHECKS[cid].plot(m, tmp_path)
+    assert names and all(n.startswith(cid.lower() + "_") and n.endswith(".png") for n in names)
+    for n in names:
+        size = (tmp_path / n).stat().st_size
+        assert 1_000 < size < 300_000
+
+
+def test_quick_runs_are_seeded(quick_runs):
+    again = CHECKS["C21"].measure(Context(Settings(quick=True, seed=0)))
+    assert again["datasets"]["digits"]["test_mse"] == \
+        quick_runs["C21"]["datasets"]["digits"]["test_mse"]
+
+
+def test_c07_is_not_testable_and_computes_what_it_can(quick_runs):
+    m = quick_runs["C07"]
+    assert CHECKS["C07"].decide(m).verdict is Verdict.NOT_TESTABLE
+    assert m["limits_at_infinity"] == {"relu": "oo", "tanh": "1", "sigmoid": "1"}
+    init = np.asarray(m["active_fraction"]["init (default)"])
+    assert init.shape == (2, 2) and ((init > 0.2) & (init < 0.8)).all()
+
+
+def test_c20_samples_and_coverage_agree(quick_runs):
+    m = quick_runs["C20"]
+    for a in m["activations"]:
+        for counts, modes in zip(m["mode_counts"][a], m["modes_covered"][a]):
+            assert sum(c >= m["min_share"] * m["n_eval"] for c in counts) == modes
+
+
+# --------------------------------------------------------------------------- decision rules
+
+def _cnn_measure(acc: dict[str, dict[str, list[float]]]) -> dict:
+    return {"seeds": [0, 1, 2, 3, 4], "datasets": {d: {"test_acc": a, "steps": 1}
+                                                   for d, a in acc.items()}}
+
+
+def _accs(relu, best=None, sat=0.70, sigmoid=None, jitter=0.002):
+    base = {"relu": relu, "gelu": best or relu, "elu": relu - 0.05, "leaky_relu": relu,
+            "tanh": sat, "sigmoid": sat - 0.1 if sigmoid is None else sigmoid}
+    return {a: [v + jitter * i for i in range(-2, 3)] for a, v in base.items()}
+
+
+@pytest.mark.parametrize("mnist, digits, verdict", [
+    (_accs(0.90), _accs(0.97, sat=0.90), Verdict.SUPPORTED),
+    (_accs(0.85, best=0.90), _accs(0.97, sat=0.90), Verdict.PARTLY),
+    (_accs(0.90), _accs(0.97, sat=0.97, sigmoid=0.97), Verdict.PARTLY),
+    (_accs(0.70, best=0.80, sat=0.70, sigmoid=0.70),
+     _accs(0.90, best=0.95, sat=0.90, sigmoid=0.90), Verdict.REFUTED),
+    (_accs(0.70, sat=0.70, sigmoid=0.70, jitter=0.03),
+     _accs(0.9, sat=0.9, sigmoid=0.9, jitter=0.03), Verdict.INCONCLUSIVE),
+])
+def test_c18_rule_branches(mnist, digits, verdict):
+    assert _arch_cnn.decide(_cnn_measure({"mnist1d": mnist, "digits": digits})).verdict is verdict
+
+
+def test_c18_too_few_seeds_is_inconclusive():
+    one = {a: [0.9] for a in _arch_cnn.ACTIVATIONS}
+    out = _arch_cnn.decide(_cnn_measure({"mnist1d": one, "digits": one}))
+    assert out.verdict is Verdict.INCONCLUSIVE
+    diverged = _accs(0.9)
+    diverged["relu"] = [math.nan] * 5  # every relu run diverged: no interval, no crash
+    out = _arch_cnn.decide(_cnn_measure({"mnist1d": diverged, "digits": _accs(0.9)}))
+    assert out.verdict is Verdict.INCONCLUSIVE
+
+
+def _rnn_measure(relu_cell, tanh_cell, n=5, **override):
+    conds = _arch_rnn.CONDITIONS
+
+    def task(metric, trivial, fail):
+        cells = {"relu": {c: relu_cell(metric, c) for c in conds},
+                 "tanh": {c: tanh_cell(metric, c) for c in conds}}
+        cells["relu"].update(override.get(metric, {}))
+        return {"metric": metric, "trivial_loss": trivial, "failure_value": fail, "cells": cells,
+                "length": 10, "steps": 1}
+
+    return {"seeds": list(range(n)), "conditions": conds,
+            "tasks": {"adding": task("mse", 1 / 6, 1 / 6),
+                      "mnist1d": task("accuracy", math.log(10), 0.1)}}
+
+
+def _cell(good: bool, diverged: int = 0, n: int = 5):
+    def make(metric, cond):
+        v = (0.02 if good else 0.165) if metric == "mse" else (0.6 if good else 0.1)
+        return {"metric": [v + 0.001 * i for i in range(n)], "diverged": diverged}
+    return make
+
+
+def test_c19_rule_branches():
+    assert _arch_rnn.decide(_rnn_measure(_cell(True), _cell(True))).verdict is Verdict.SUPPORTED
+    partly = _rnn_measure(_cell(True), _cell(True),
+                          mse={"gaussian": {"metric": [1 / 6] * 5, "diverged": 3}})
+    out = _arch_rnn.decide(partly)
+    assert out.verdict is Verdict.PARTLY and "adding/gaussian (3/5 seeds diverged" in \
+        out.explanation
+    assert _arch_rnn.decide(_rnn_measure(_cell(False), _cell(True))).verdict is Verdict.REFUTED
+    none = _arch_rnn.decide(_rnn_measure(_cell(False), _cell(False)))
+    assert none.verdict is Verdict.INCONCLUSIVE
+    few = _arch_rnn.decide(_rnn_measure(_cell(True, n=1), _cell(True, n=1), n=1))
+    assert few.verdict is Verdict.INCONCLUSIVE
+
+
+def test_c19_relu_worse_than_tanh_does_not_work():
+    worse = _rnn_measure(_cell(True), _cell(True),
+                         accuracy={c: {"metric": [0.4 + 0.001 * i for i in range(5)],
+                                       "diverged": 0} for c in _arch_rnn.CONDITIONS})
+    cells = _arch_rnn.decide(worse).evidence["cells"]["mnist1d"]
+    assert all(not v["not_worse"] and not v["works"] for v in cells.values())
+
+
+def _gan_measure(modes: dict, hq: dict, n=6):
+    return {"seeds": list(range(n)), "activations": list(_arch_gan.ACTIVATIONS),
+            "modes_covered": {a: [m + (i % 2) for i in range(n)] for a, m in modes.items()},
+            "high_quality": {a: [h + 0.01 * (i % 2) for i in range(n)] for a, h in hq.items()},
+            "finite": {a: [True] * n for a in modes}}
+
+
+@pytest.mark.parametrize("modes, hq, verdict", [
+    ({"relu": 7, "leaky_relu": 7, "tanh": 3}, {"relu": .8, "leaky_relu": .8, "tanh": .3},
+     Verdict.SUPPORTED),
+    ({"relu": 5, "leaky_relu": 7, "tanh": 3}, {"relu": .5, "leaky_relu": .8, "tanh": .3},
+     Verdict.PARTLY),
+    ({"relu": 5, "leaky_relu": 3, "tanh": 5}, {"relu": .5, "leaky_relu": .3, "tanh": .5},
+     Verdict.PARTLY),
+    ({"relu": 3, "leaky_relu": 7, "tanh": 7}, {"relu": .3, "leaky_relu": .8, "tanh": .8},
+     Verdict.REFUTED),
+    ({"relu": 5, "leaky_relu": 5, "tanh": 5}, {"relu": .5, "leaky_relu": .5, "tanh": .5},
+     Verdict.INCONCLUSIVE),
+])
+def test_c20_rule_branches(modes, hq, verdict):
+    assert _arch_gan.decide(_gan_measure(modes, hq)).verdict is verdict
+
+
+def _ae_measure(ratios: dict[str, dict[str, float]], n=5):
+    return {"seeds": list(range(n)), "activations": list(_arch_ae.ACTIVATIONS),
+            "datasets": {d: {"pca_test_mse": 2.0, "input_dim": 4,
+                             "test_mse": {a: [2.0 * (v + 0.005 * i) for i in range(n)]
+                                          for a, v in r.items()}}
+                         for d, r in ratios.items()}}
+
+
+@pytest.mark.parametrize("mnist, digits, verdict", [
+    ({"relu": .8, "tanh": .9, "identity": 1.0}, {"relu": .7, "tanh": .8, "identity": 1.01},
+     Verdict.SUPPORTED),
+    ({"relu": .8, "tanh": .9, "identity": 1.0}, {"relu": 1.0, "tanh": .8, "identity": 1.0},
+     Verdict.PARTLY),
+    ({"relu": 1.2, "tanh": .9, "identity": 1.0}, {"relu": 1.0, "tanh": .8, "identity": 1.0},
+     Verdict.REFUTED),
+    ({"relu": .5, "tanh": .9, "identity": 1.3}, {"relu": .7, "tanh": .8, "identity": 1.0},
+     Verdict.INCONCLUSIVE),  # the linear AE is 30 % above PCA: harness fails
+])
+def test_c21_rule_branches(mnist, digits, verdict):
+    out = _arch_ae.decide(_ae_measure({"mnist1d": mnist, "digits": digits}))
+    assert out.verdict is verdict
+    if verdict is Verdict.INCONCLUSIVE:
+        assert "Harness" in out.explanation
+
+
+def test_c21_diverged_runs_leave_no_interval():
+    m = _ae_measure({"mnist1d": {"relu": .8, "tanh": .9, "identity": 1.0},
+                     "digits": {"relu": .8, "tanh": .9, "identity": 1.0}})
+    m["datasets"]["digits"]["test_mse"]["identity"] = [math.nan] * 4 + [2.0]
+    assert _arch_ae.decide(m).verdict is Verdict.INCONCLUSIVE
+
+
+# --------------------------------------------------------------------------- probes
+
+def test_adding_problem_targets():
+    state = torch.get_rng_state()
+    x, y = adding_problem(500, 21, seed=3)
+    assert torch.equal(torch.get_rng_state(), state)
+    values, markers = x[..., 0], x[..., 1]
+    assert ((values >= 0) & (values < 1)).all()
+    assert torch.equal(markers.sum(1), torch.full((500,), 2.0))
+    assert (markers[:, :10].sum(1) == 1).all() and (markers[:, 10:].sum(1) == 1).all()
+    expected = torch.stack([values[i][markers[i] == 1].sum() for i in range(500)])
+    assert torch.allclose(y.squeeze(1), expected)
+    assert abs(float(y.var()) - 1 / 6) < 0.03  # two independent U(0,1): variance 2/12
+    x2, y2 = adding_problem(500, 21, seed=3)
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    assert not torch.equal(y, adding_problem(500, 21, seed=4)[1])
+
+
+@pytest.mark.parametrize("kwargs", [{"n": 0, "length": 5}, {"n": 3, "length": 1},
+                                    {"n": 3, "length": 5.0}, {"n": 3, "length": 5, "seed": -1}])
+def test_adding_problem_rejects_bad_input(kwargs):
+    kwargs.setdefault("seed", 0)
+    with pytest.raises(InvalidInputError):
+        adding_problem(**kwargs)
+
+
+def test_rnn_divergence():
+    flags = rnn_divergence([0.1, np.nan, 2.0, 0.1, 0.1], [1, 1, 1, 2e3, np.inf],
+                           trivial_loss=0.1)
+    assert flags.tolist() == [False, True, True, True, True]
+    with pytest.raises(InvalidInputError):
+        rnn_divergence([0.1], [1.0, 2.0], trivial_loss=0.1)
+    with pytest.raises(InvalidInputError):
+        rnn_divergence([0.1], [1.0], trivial_loss=0.0)
+
+
+def test_mode_coverage_counts_hand_built_cases():
+    c = ring_centers(8, 2.0)
+    rng = np.random.default_rng(0)
+    exact = mode_coverage(c[rng.integers(0, 8, 4000)] + 0.02 * rng.standard_normal((4000, 2)),
+                          c, std=0.02)
+    assert exact.modes_covered == 8 and exact.high_quality > 0.98  # P(chi2_2 <= 9) = 0.989
+    far = mode_coverage(np.zeros((100, 2)), c, std=0.02)
+    assert far.modes_covered == 0 and far.high_quality == 0.0
+    # 90 samples on mode 0, 10 on mode 1: mode 1 holds 10 % >= 1/32, with min_share 0.2 it fails
+    pts = np.vstack([np.repeat(c[:1], 90, 0), np.repeat(c[1:2], 10, 0)])
+    assert mode_coverage(pts, c, std=0.02).modes_covered == 2
+    assert mode_coverage(pts, c, std=0.02, min_share=0.2).modes_covered == 1
+    nan = mode_coverage(np.vstack([c[:2], [[np.nan, 0.0]]]), c, std=0.02)
+    assert not nan.finite and nan.high_quality == pytest.approx(2 / 3)
+    json.dumps(nan.to_dict())
+    with pytest.raises(InvalidInputError):
+        mode_coverage(np.zeros((3, 3)), c, std=0.02)
+    with pytest.raises(InvalidInputError):
+        mode_coverage(c, c, std=0.0)
+
+
+def test_pca_error_matches_eigenvalues_and_sklearn():
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 6)) * np.array([3.0, 2.0, 1.5, 1.0, 0.5, 0.1])
+    xtr, xte = x[:200], x[200:]
+    eig = np.linalg.eigvalsh(np.cov(xtr.T, bias=True))[::-1]
+    assert pca_reconstruction_error(xtr, xtr, 2) == pytest.approx(eig[2:].sum() / 6, rel=1e-10)
+    p = PCA(3).fit(xtr)
+    ref = ((p.inverse_transform(p.transform(xte)) - xte) ** 2).mean()
+    assert pca_reconstruction_error(xtr, xte, 3) == pytest.approx(ref, rel=1e-10)
+    assert pca_reconstruction_error(xtr, xte, 6) == pytest.approx(0.0, abs=1e-20)
+    with pytest.raises(InvalidInputError):
+        pca_reconstruction_error(xtr, xte[:, :5], 2)
+    with pytest.raises(InvalidInputError):
+        pca_reconstruction_error(xtr, xte, 7)
+
+
+def test_linear_autoencoder_reaches_pca():
+    """The C21 harness: a linear AE's test error approaches closed-form PCA with the same code."""
+    r = _arch_ae.train_autoencoders("digits", [0], 700, None)
+    ratio = r["test_mse"]["identity"][0] / r["pca_test_mse"]
+    train_ratio = r["train_mse"]["identity"][0] / r["pca_train_mse"]
+    assert train_ratio >= 1 - 1e-4  # Eckart-Young: no rank-8 map beats PCA on its own data
+    assert abs(ratio - 1) < _arch_ae.HARNESS_TOL
+
+
+# --------------------------------------------------------------------------- stacked training
+
+def test_member_activation_matches_separate_calls():
+    h = torch.randn(6, 3, 4)
+    act = MemberActivation(["relu", "relu", "tanh", "leaky_relu", "leaky_relu", "relu"],
+                           {"leaky_relu": {"alpha": 0.2}})
+    expected = torch.cat([h[:2].relu(), h[2:3].tanh(),
+                          torch.nn.functional.leaky_relu(h[3:5], 0.2), h[5:].relu()])
+    assert torch.equal(act(h), expected)
+    grouped = h.transpose(0, 1).reshape(3, 24)  # members along dim 1 in blocks of 4
+    assert torch.equal(act(grouped, dim=1), expected.transpose(0, 1).reshape(3, 24))
+
+
+def _regression(seeds, poison=None):
+    x = torch.linspace(-1, 1, 32)[:, None]
+    y = torch.sin(3 * x)
+    w0, b0 = stacked_linear(seeds, 8, 1, offset=0)
+    w1, b1 = stacked_linear(seeds, 1, 8, offset=1)
+    params = {"w0": w0, "b0": b0, "w1": w1, "b1": b1}
+    act = MemberActivation(["relu"] * len(seeds))
+
+    def loss(step):
+        h = act(torch.baddbmm(params["b0"][:, None], x.expand(len(seeds), -1, -1),
+                              params["w0"].transpose(1, 2)))
+        out = torch.baddbmm(params["b1"][:, None], h, params["w1"].transpose(1, 2))
+        per = ((out - y) ** 2).mean((1, 2))
+        if poison is not None and step >= 5:
+            per = per + torch.where(torch.arange(len(seeds)) == poison, math.nan, 0.0)
+        return per
+
+    log = train_stacked(params, loss, steps=20, lr=1e-2, eval_every=10,
+                        evaluate=lambda step: {"w": params["w1"].detach().abs().sum((1, 2))})
+    return params, log
+
+
+def test_stacked_members_train_as_if_alone():
+    alone, _ = _regression([3])
+    stacked, log = _regression([5, 3, 7])
+    for name in alone:
+        torch.testing.assert_close(stacked[name][1], alone[name][0], rtol=1e-5, atol=1e-6)
+    assert log.steps == [0, 10, 20] and not log.diverged.any()
+
+
+def test_a_diverging_member_is_frozen_and_spares_the_others():
+    clean, _ = _regression([5, 3, 7])
+    poisoned, log = _regression([5, 3, 7], poison=1)
+    assert log.diverged_at.tolist() == [-1, 5, -1]
+    for name in clean:
+        torch.testing.assert_close(poisoned[name][[0, 2]], clean[name][[0, 2]])
+        assert torch.isfinite(poisoned[name]).all()
