@@ -1,0 +1,284 @@
+"""Gradient flow through any torch model on one batch.
+
+:func:`gradient_flow` runs one forward and backward pass of a *copy* of a model and records, for
+every activation call (``nn.ReLU``, in-place ReLU, ``F.relu``, ``torch.tanh``, ... intercepted
+as in :mod:`reluthe.probes.capture`):
+
+* the gradient of the loss with respect to the activation's input (the pre-activation
+  ``z``): its norm over the batch and per sample. This is the signal that backpropagation passes
+  to the layer below, ``δ_l = f'(z_l) ⊙ W_{l+1}ᵀ δ_{l+1}``;
+* the share of entries (sample × unit) whose gradient is exactly zero: units that pass *no*
+  gradient on that input (for ReLU: the inactive units, ``z ≤ 0``), and the share of units
+  that pass zero gradient on every input of the batch;
+* the variance of the pre-activations and of the activation outputs;
+
+and, for every weight with two or more dimensions, the norm of its gradient and (for matrices)
+its spectral norm (on request). The caller's model, its train/eval mode and the global RNG are left
+unchanged; the copy runs in float64 by default so that gradients of 1e-30 do not underflow.
+
+Examples
+--------
+>>> import torch
+>>> from reluthe.models import mlp
+>>> net = mlp([4, 16, 16, 3], activation="relu", init="he", seed=0)
+>>> x, y = torch.randn(32, 4, generator=torch.Generator().manual_seed(0)), torch.arange(32) % 3
+>>> flow = gradient_flow(net, x, y)
+>>> flow.activations
+('relu', 'relu')
+>>> bool(0.2 < flow.zero_grad_share[0] < 0.8)
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from reluthe._validate import check_choice, check_seed
+from reluthe.errors import InvalidInputError
+from reluthe.probes.capture import ACTIVATION_FUNCS
+
+__all__ = ["GradientFlow", "gradient_flow"]
+
+
+@dataclass(frozen=True)
+class GradientFlow:
+    """Per-layer gradient statistics of one model on one batch.
+
+    Attributes
+    ----------
+    activations : tuple of str
+        Name of each activation call, in call order (layer ``l`` of the arrays below).
+    preact_grad_norm : np.ndarray, shape (A,)
+        Frobenius norm over the batch of ``∂loss/∂z`` at each activation call (NaN where the
+        input did not require grad).
+    sample_grad_norm : np.ndarray, shape (A, n)
+        The same norm for each sample of the batch.
+    zero_grad_share : np.ndarray, shape (A,)
+        Share of (sample, unit) entries with ``∂loss/∂z == 0`` exactly.
+    dead_share : np.ndarray, shape (A,)
+        Share of units whose gradient is exactly zero for every sample of the batch.
+    preact_var, act_var : np.ndarray, shape (A,)
+        Variance over batch and units of each activation's input and output.
+    preact_sq : np.ndarray, shape (A,)
+        Mean square of each activation's input (the mean-field ``q_l``).
+    weight_names : tuple of str
+        Names of the parameters with two or more dimensions, in ``named_parameters`` order.
+    weight_grad_norm : np.ndarray, shape (P,)
+        Frobenius norm of the gradient of each of those parameters.
+    weight_spectral_norm : np.ndarray, shape (P,)
+        Largest singular value of each 2-D weight (NaN for other shapes, or when not asked
+        for with ``spectral=True``).
+    loss : float
+    dtype : str
+    seed : int
+    """
+
+    activations: tuple[str, ...]
+    preact_grad_norm: np.ndarray
+    sample_grad_norm: np.ndarray
+    zero_grad_share: np.ndarray
+    dead_share: np.ndarray
+    preact_var: np.ndarray
+    act_var: np.ndarray
+    preact_sq: np.ndarray
+    weight_names: tuple[str, ...]
+    weight_grad_norm: np.ndarray
+    weight_spectral_norm: np.ndarray
+    loss: float
+    dtype: str
+    seed: int
+
+    def log10_ratio(self) -> float:
+        """``log10(‖δ_first‖ / ‖δ_last‖)``: first to last activation's input gradient norm.
+
+        Negative values mean the gradient shrinks on its way back to the first layer.
+        """
+        g = self.preact_grad_norm
+        return float(np.log10(g[0]) - np.log10(g[-1])) if g.size else float("nan")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary (per-sample norms summarised by their median)."""
+        def lst(a):
+            return [float(v) for v in np.asarray(a, dtype=np.float64)]
+        return {
+            "activations": list(self.activations),
+            "preact_grad_norm": lst(self.preact_grad_norm),
+            "median_sample_grad_norm": lst(np.median(self.sample_grad_norm, axis=1)
+                                           if self.sample_grad_norm.size else []),
+            "zero_grad_share": lst(self.zero_grad_share), "dead_share": lst(self.dead_share),
+            "preact_var": lst(self.preact_var), "act_var": lst(self.act_var),
+            "preact_sq": lst(self.preact_sq),
+            "weight_names": list(self.weight_names),
+            "weight_grad_norm": lst(self.weight_grad_norm),
+            "weight_spectral_norm": lst(self.weight_spectral_norm),
+            "loss": float(self.loss), "dtype": self.dtype, "seed": self.seed,
+        }
+
+
+class _GradRecorder(TorchFunctionMode):
+    """Records each activation call's input, output and (after backward) input gradient."""
+
+    def __init__(self, funcs):
+        super().__init__()
+        self.funcs = funcs
+        self.calls: list[dict] = []
+        self._depth = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = self.funcs.get(func)
+        if name is None or self._depth:
+            return func(*args, **kwargs)
+        self._depth += 1  # the bookkeeping below must not be recorded
+        try:
+            z = args[0]
+            rec = {"name": name, "pre": z.detach().clone(), "grad": None}
+            if z.requires_grad:
+                # a hook registered before an in-place op receives ∂loss/∂(z before the op)
+                z.register_hook(lambda g, rec=rec: rec.__setitem__("grad", g.detach().clone()))
+            out = func(*args, **kwargs)
+            rec["out"] = out.detach().clone()
+        finally:
+            self._depth -= 1
+        self.calls.append(rec)
+        return out
+
+
+_LOSSES = ("cross_entropy", "mse")
+
+
+def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, *,
+                  loss: str | Callable = "cross_entropy", dtype: torch.dtype = torch.float64,
+                  seed: int = 0, spectral: bool = False,
+                  funcs: dict | None = None) -> GradientFlow:
+    """Per-layer gradient norms, zero-gradient shares and activation variances on one batch.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any torch model. A copy (cast to ``dtype``) is run in the model's current train/eval
+        mode; the model itself is not touched.
+    x : torch.Tensor
+        A batch of inputs, shape ``(n, ...)``, finite.
+    y : torch.Tensor, optional
+        Targets: class indices ``(n,)`` for ``"cross_entropy"``, values shaped like the output
+        for ``"mse"``. ``None`` uses the sum of the outputs as the loss.
+    loss : {"cross_entropy", "mse"} or callable
+        The loss; a callable gets ``(output, y)`` and returns a scalar.
+    dtype : torch.dtype
+        Precision of the copy (float64 by default: deep saturating nets have gradients far below
+        float32's range).
+    seed : int
+        Seeds the (forked) global RNG for models that draw during forward (dropout in train
+        mode); the caller's RNG state is restored.
+    spectral : bool
+        Also compute the spectral norm of every 2-D weight (an SVD each; NaN when False).
+    funcs : dict, optional
+        Callables to intercept as activations, mapped to names (default: those of
+        :mod:`reluthe.probes.capture`).
+
+    Returns
+    -------
+    GradientFlow
+
+    Raises
+    ------
+    InvalidInputError
+        If ``model`` is not a module, ``x`` is not a finite tensor, ``y`` does not match, or
+        ``loss`` is unknown.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from reluthe.models import mlp
+    >>> net = mlp([3, 8, 2], activation="tanh", seed=1)
+    >>> flow = gradient_flow(net, torch.ones(4, 3), torch.tensor([0, 1, 0, 1]))
+    >>> flow.weight_names
+    ('0.weight', '2.weight')
+    >>> float(flow.zero_grad_share[0])
+    0.0
+    """
+    func = "gradient_flow"
+    if not isinstance(model, nn.Module):
+        raise InvalidInputError(f"The 'model' parameter of {func} must be a torch.nn.Module. "
+                                f"Got {type(model).__name__} instead.")
+    if not isinstance(x, torch.Tensor) or x.dim() < 1 or len(x) == 0:
+        raise InvalidInputError(f"The 'x' parameter of {func} must be a non-empty torch.Tensor "
+                                f"with a batch dimension. Got {type(x).__name__} instead.")
+    if not torch.isfinite(x).all():
+        raise InvalidInputError(f"The 'x' parameter of {func} must be finite. Got NaN/inf.")
+    if not callable(loss):
+        check_choice(loss, _LOSSES, param="loss", func=func)
+    if y is not None:
+        if not isinstance(y, torch.Tensor) or len(y) != len(x):
+            raise InvalidInputError(f"The 'y' parameter of {func} must be a tensor with one row "
+                                    f"per input ({len(x)}). Got {y!r:.60} instead.")
+        if loss == "cross_entropy" and (y.dim() != 1 or y.dtype.is_floating_point):
+            raise InvalidInputError(f"The 'y' parameter of {func} must be integer class indices "
+                                    f"of shape (n,) for cross_entropy. Got dtype {y.dtype}, "
+                                    f"shape {tuple(y.shape)}.")
+    seed = check_seed(seed, func=func)
+
+    net = copy.deepcopy(model).to(dtype)
+    xx = x.detach().to(dtype)
+    recorder = _GradRecorder(funcs or ACTIVATION_FUNCS)
+    with torch.random.fork_rng(devices=[]), torch.enable_grad():
+        torch.manual_seed(seed)
+        with recorder:
+            out = net(xx)
+        if y is None:
+            value = out.sum()
+        elif callable(loss):
+            value = loss(out, y)
+        elif loss == "cross_entropy":
+            value = F.cross_entropy(out, y.long())
+        else:
+            value = F.mse_loss(out, y.to(dtype))
+        params = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+        grads = torch.autograd.grad(value, [p for _, p in params], allow_unused=True)
+
+    n = len(x)
+    acts, norm, per_sample, zero, dead, pvar, avar, psq = [], [], [], [], [], [], [], []
+    for rec in recorder.calls:
+        acts.append(rec["name"])
+        pre, out_, g = rec["pre"], rec["out"], rec["grad"]
+        pvar.append(float(pre.var()) if pre.numel() > 1 else float("nan"))
+        avar.append(float(out_.var()) if out_.numel() > 1 else float("nan"))
+        psq.append(float((pre ** 2).mean()))
+        if g is None:
+            norm.append(math.nan)
+            per_sample.append(np.full(n, np.nan))
+            zero.append(math.nan)
+            dead.append(math.nan)
+            continue
+        flat = g.reshape(n, -1)
+        norm.append(float(flat.norm()))
+        per_sample.append(flat.norm(dim=1).cpu().numpy())
+        is_zero = flat == 0
+        zero.append(float(is_zero.double().mean()))
+        dead.append(float(is_zero.all(dim=0).double().mean()))
+    names, wnorm, spec = [], [], []
+    for (name, p), g in zip(params, grads):
+        if p.dim() < 2:
+            continue
+        names.append(name)
+        wnorm.append(float(g.norm()) if g is not None else math.nan)
+        spec.append(float(torch.linalg.matrix_norm(p.detach(), ord=2))
+                    if spectral and p.dim() == 2 else math.nan)
+    arr = np.asarray
+    return GradientFlow(tuple(acts), arr(norm, dtype=np.float64),
+                        np.stack(per_sample) if per_sample else np.zeros((0, n)),
+                        arr(zero, dtype=np.float64), arr(dead, dtype=np.float64),
+                        arr(pvar, dtype=np.float64), arr(avar, dtype=np.float64),
+                        arr(psq, dtype=np.float64), tuple(names), arr(wnorm, dtype=np.float64),
+                        arr(spec, dtype=np.float64), float(value.detach()), str(dtype).replace(
+                            "torch.", ""), seed)

@@ -1,0 +1,258 @@
+"""Interleaved timing of activations, alone and inside a training step, as ratios to ReLU.
+
+Timings on a shared machine drift (other processes, frequency scaling), so every function here
+measures all candidates *interleaved*: each repeat times every activation once, in a freshly
+shuffled (seeded) order, and each measurement is the median of ``number`` individually timed
+calls after a warm-up call. A ratio to the reference activation is formed within each repeat
+(both measured within moments of each other) and summarised over repeats as a geometric mean
+with a t interval on the log scale, so a slow spell shifts both arms of a ratio alike.
+
+* :func:`time_activations`: forward + backward of ``f(x)`` alone, for tensors of several sizes;
+* :func:`time_training_steps`: one full training step (forward, cross-entropy, backward, Adam)
+  of an MLP with each activation, and in the same loop the activation alone on one hidden
+  layer's tensor, which gives the activation's share of the step.
+
+The number of torch threads is set for the measurement (``threads``, default 1) and restored.
+
+Examples
+--------
+>>> r = time_activations(["relu", "tanh"], sizes=[1024], repeats=2, number=3)
+>>> r.labels, r.names
+(['n=1024'], ['relu', 'tanh'])
+>>> r.ratio("n=1024", "relu").value
+1.0
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reluthe._validate import check_positive_int, check_seed
+from reluthe.errors import InvalidInputError
+from reluthe.models import activation_fn, mlp
+from reluthe.stats import Estimate, mean_ci
+
+__all__ = ["TimingResult", "time_activations", "time_training_steps"]
+
+
+@dataclass(frozen=True)
+class TimingResult:
+    """Seconds per call of several activations under several labels, measured interleaved.
+
+    Attributes
+    ----------
+    names : list of str
+        The activations (columns).
+    labels : list of str
+        What was timed (rows), e.g. ``"n=65536"`` or ``"step"``.
+    seconds : np.ndarray, shape (repeats, len(labels), len(names))
+        Median seconds per call of each measurement.
+    reference : str
+        The activation ratios are taken to.
+    device : str
+    threads : int
+    seed : int
+    """
+
+    names: list
+    labels: list
+    seconds: np.ndarray
+    reference: str
+    device: str
+    threads: int
+    seed: int
+
+    def ratio(self, label: str, name: str) -> Estimate:
+        """Time of ``name`` / time of the reference under ``label``: geometric mean over repeats
+        of the per-repeat ratios, with a 95 % t interval on the log scale."""
+        i, j, r = (self.labels.index(label), self.names.index(name),
+                   self.names.index(self.reference))
+        logs = np.log(self.seconds[:, i, j]) - np.log(self.seconds[:, i, r])
+        e = mean_ci(logs)
+        low, high = ((None, None) if not e.has_ci
+                     else (float(math.exp(e.low)), float(math.exp(e.high))))
+        return Estimate(float(math.exp(e.value)), low, high, e.n, e.confidence, "t on log ratio")
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the raw seconds (repeat × label × name), medians, ratios, settings."""
+        return {
+            "names": list(self.names), "labels": list(self.labels), "reference": self.reference,
+            "device": self.device, "threads": self.threads, "seed": self.seed,
+            "repeats": int(self.seconds.shape[0]),
+            "seconds": self.seconds.tolist(),
+            "median_s": {lab: {n: float(np.median(self.seconds[:, i, j]))
+                               for j, n in enumerate(self.names)}
+                         for i, lab in enumerate(self.labels)},
+            "ratio": {lab: {n: self.ratio(lab, n).to_dict() for n in self.names}
+                      for lab in self.labels},
+        }
+
+
+@contextmanager
+def _threads(n: int | None):
+    old = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(old)
+
+
+def _sync(device: torch.device) -> Callable[[], None]:
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: None
+
+
+def _median_time(fn: Callable[[], object], number: int, sync) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(number):
+        sync()
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return float(np.min(times))
+
+
+def _interleaved(tasks: dict, names: list, labels: list, repeats: int, number: int, seed: int,
+                 sync) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.empty((repeats, len(labels), len(names)))
+    for r in range(repeats):
+        for i, label in enumerate(labels):
+            for j in rng.permutation(len(names)):
+                out[r, i, j] = _median_time(tasks[label, names[j]], number, sync)
+    return out
+
+
+def _check(names, reference, repeats, number, seed, func):
+    names = list(names)
+    if not names or any(not isinstance(n, str) for n in names):
+        raise InvalidInputError(f"The 'names' parameter of {func} must be a non-empty sequence "
+                                f"of activation names. Got {names!r} instead.")
+    for n in names:
+        activation_fn(n)  # validates the name
+    if reference not in names:
+        names = [reference] + names
+    repeats = check_positive_int(repeats, param="repeats", func=func)
+    number = check_positive_int(number, param="number", func=func)
+    return names, repeats, number, check_seed(seed, func=func)
+
+
+def time_activations(names: Sequence[str], sizes: Sequence[int] = (2**14, 2**17, 2**20), *,
+                     repeats: int = 7, number: int = 20, reference: str = "relu",
+                     device: str = "cpu", threads: int | None = 1,
+                     seed: int = 0) -> TimingResult:
+    """Forward + backward time of each activation alone on float32 tensors of several sizes.
+
+    One call is ``y = f(x)`` followed by ``torch.autograd.grad(y, x, g)`` with a fixed
+    upstream gradient ``g``; inputs are ``N(0, 1)`` from a generator seeded by ``seed``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Activation names (``reluthe.models.ACTIVATIONS``); ``reference`` is added if missing.
+    sizes : sequence of int
+        Numbers of elements.
+    repeats, number : int
+        Interleaved repeats, and timed calls per measurement (median taken).
+    reference : str
+        The activation ratios are taken to.
+    device : str
+        "cpu" or "cuda" (calls are synchronised).
+    threads : int or None
+        torch threads during the measurement (restored afterwards); ``None`` keeps the setting.
+    seed : int
+        Seeds the inputs and the shuffled order.
+
+    Returns
+    -------
+    TimingResult
+        Labels ``"n=<size>"``.
+    """
+    func = "time_activations"
+    names, repeats, number, seed = _check(names, reference, repeats, number, seed, func)
+    sizes = [check_positive_int(s, param="sizes", func=func) for s in sizes]
+    if not sizes:
+        raise InvalidInputError(f"The 'sizes' parameter of {func} must not be empty.")
+    dev = torch.device(device)
+    gen = torch.Generator().manual_seed(seed)
+    tasks, labels = {}, []
+    for size in sizes:
+        label = f"n={size}"
+        labels.append(label)
+        x = torch.randn(size, generator=gen).to(dev).requires_grad_()
+        g = torch.randn(size, generator=gen).to(dev)
+        for name in names:
+            f = activation_fn(name)
+            tasks[label, name] = (lambda f=f, x=x, g=g: torch.autograd.grad(f(x), x, g))
+    with _threads(threads if dev.type == "cpu" else None) as used:
+        secs = _interleaved(tasks, names, labels, repeats, number, seed, _sync(dev))
+    return TimingResult(names, labels, secs, reference, str(dev), used, seed)
+
+
+def time_training_steps(names: Sequence[str], widths: Sequence[int] = (40, 256, 256, 10), *,
+                        batch_size: int = 128, repeats: int = 7, number: int = 20,
+                        reference: str = "relu", device: str = "cpu",
+                        threads: int | None = 1, seed: int = 0) -> TimingResult:
+    """Time of one MLP training step per activation, and of the activation alone inside it.
+
+    A step is forward, cross-entropy, backward and ``torch.optim.Adam.step`` of
+    ``reluthe.models.mlp(widths, activation=name, seed=seed)`` on a fixed random batch. Under
+    the label ``"activation"`` the same loop times forward + backward of the activation alone
+    on one hidden layer's tensor ``(batch_size, widths[1])``, so that
+    ``(len(widths) - 2) × activation / step`` is the activation's share of the step.
+
+    Returns
+    -------
+    TimingResult
+        Labels ``"step"`` and ``"activation"``.
+
+    Examples
+    --------
+    >>> r = time_training_steps(["relu", "sigmoid"], [8, 16, 2], batch_size=4, repeats=2,
+    ...                         number=2)
+    >>> r.labels
+    ['step', 'activation']
+    """
+    func = "time_training_steps"
+    names, repeats, number, seed = _check(names, reference, repeats, number, seed, func)
+    widths = [check_positive_int(w, param="widths", func=func) for w in widths]
+    if len(widths) < 3:
+        raise InvalidInputError(f"The 'widths' parameter of {func} needs at least one hidden "
+                                f"layer. Got {widths!r} instead.")
+    batch_size = check_positive_int(batch_size, param="batch_size", func=func)
+    dev = torch.device(device)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch_size, widths[0], generator=gen).to(dev)
+    y = torch.randint(0, widths[-1], (batch_size,), generator=gen).to(dev)
+    h = torch.randn(batch_size, widths[1], generator=gen).to(dev).requires_grad_()
+    gh = torch.randn(batch_size, widths[1], generator=gen).to(dev)
+    tasks = {}
+    for name in names:
+        net = mlp(widths, name, "default", seed=seed).to(dev)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+        def step(net=net, opt=opt):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(net(x), y).backward()
+            opt.step()
+
+        f = activation_fn(name)
+        tasks["step", name] = step
+        tasks["activation", name] = (lambda f=f: torch.autograd.grad(f(h), h, gh))
+    labels = ["step", "activation"]
+    with _threads(threads if dev.type == "cpu" else None) as used:
+        secs = _interleaved(tasks, names, labels, repeats, number, seed, _sync(dev))
+    return TimingResult(names, labels, secs, reference, str(dev), used, seed)
