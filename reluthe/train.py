@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from reluthe._validate import check_choice, check_positive_float, check_positive_int, check_seed
@@ -202,8 +201,10 @@ def _loss(logits, y, n_classes):
         target = y.expand(k, *y.shape) if y.dim() == logits.dim() - 1 else y
         return ((logits - target) ** 2).reshape(k, n, -1).mean(dim=(1, 2))
     target = y.expand(k, n) if y.dim() == 1 else y
-    return F.cross_entropy(logits.reshape(k * n, -1), target.reshape(-1),
-                           reduction="none").view(k, n).mean(1)
+    # logits - logsumexp is cross-entropy; on CPU it is faster than F.cross_entropy's
+    # log_softmax kernel for few classes. fit() uses the same function, so both agree exactly.
+    logp = logits - torch.logsumexp(logits, -1, keepdim=True)
+    return -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1).mean(1)
 
 
 def _evaluate(weights, x, y, act, n_classes, chunk=8192):
@@ -307,26 +308,34 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
 
     nets = [mlp(list(widths), activation, init, seed=s, activation_params=params)
             for s in member_seeds]
-    weights = []
+    # All parameters live in one (K, P) buffer, a row per member: the optimiser is then a
+    # handful of elementwise ops per step, with per-member hyper-parameters as (K, 1) columns.
+    blocks = []
     for i in range(len(widths) - 1):
         lins = [[m for m in net if isinstance(m, nn.Linear)][i] for net in nets]
-        w = torch.stack([lin.weight.detach() for lin in lins]).to(dev).clone()
-        b = torch.stack([lin.bias.detach() for lin in lins]).to(dev).clone()
+        w = torch.stack([lin.weight.detach() for lin in lins])
+        b = torch.stack([lin.bias.detach() for lin in lins])
         if i < len(widths) - 2:
-            b += torch.tensor([r.bias_shift for r in member_recipes], device=dev)[:, None]
-        weights.append((w.requires_grad_(), b.requires_grad_()))
-    flat = [p for pair in weights for p in pair]
+            b = b + torch.tensor([r.bias_shift for r in member_recipes])[:, None]
+        blocks += [w, b]
+    shapes = [t.shape for t in blocks]
+    sizes = [t[0].numel() for t in blocks]
+    flat = torch.cat([t.reshape(k, -1) for t in blocks], 1).to(dev).requires_grad_()
 
-    def per_member(name):
-        return torch.tensor([getattr(r, name) for r in member_recipes], device=dev,
-                            dtype=torch.float32)
+    def unflatten(buffer):
+        parts = [t.view(shape) for t, shape in zip(torch.split(buffer, sizes, 1), shapes)]
+        return list(zip(parts[::2], parts[1::2]))
 
-    lr, wd, mom = per_member("lr"), per_member("weight_decay"), per_member("momentum")
-    lr64 = torch.tensor([r.lr for r in member_recipes], device=dev, dtype=torch.float64)
-    l1, drop = per_member("l1_activity"), per_member("dropout")
+    def per_member(name, dtype=torch.float32):
+        return torch.tensor([[getattr(r, name)] for r in member_recipes], device=dev, dtype=dtype)
+
+    lr64, lr_col = per_member("lr", torch.float64), per_member("lr")
+    wd_col, mom_col = per_member("weight_decay"), per_member("momentum")
+    use_wd = bool((wd_col != 0).any())
+    l1, drop = per_member("l1_activity")[:, 0], per_member("dropout")[:, 0]
     use_drop = bool((drop > 0).any())
     use_l1 = bool((l1 > 0).any())
-    state = [{"m": torch.zeros_like(p), "v": torch.zeros_like(p)} for p in flat]
+    m_buf, v_buf = torch.zeros_like(flat), torch.zeros_like(flat)
 
     x_tr = dataset.x_train.reshape(len(dataset.x_train), -1).float().to(dev)
     y_tr = dataset.y_train.to(dev)
@@ -339,7 +348,7 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     eval_steps, curves = [], {"trl": [], "tel": [], "tra": [], "tea": []}
 
     def record(step):
-        detached = [(w.detach(), b.detach()) for w, b in weights]
+        detached = unflatten(flat.detach())
         trl, tra = _evaluate(detached, x_tr, y_tr, act, dataset.n_classes)
         tel, tea = _evaluate(detached, x_te, y_te, act, dataset.n_classes)
         eval_steps.append(step)
@@ -352,28 +361,28 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     step = 0
     for step in range(1, base.steps + 1):
         idx = orders[step - 1]
-        xb, yb = x_tr[idx], y_tr[idx]
+        xb = torch.index_select(x_tr, 0, idx.reshape(-1)).view(*idx.shape, -1)
+        yb = torch.index_select(y_tr, 0, idx.reshape(-1)).view(*idx.shape, *y_tr.shape[1:])
         if augment is not None:
             xb = augment(xb, gen)
-        logits, hs = _forward(weights, xb, act, drop if use_drop else None, gen)
+        logits, hs = _forward(unflatten(flat), xb, act, drop if use_drop else None, gen)
         loss = _loss(logits, yb, dataset.n_classes)
         if use_l1:
             loss = loss + l1 * sum(h.abs().mean(dim=(1, 2)) for h in hs)
-        grads = torch.autograd.grad(loss.sum(), flat)
-        with torch.no_grad():
-            for p, g, st in zip(flat, grads, state):
-                shape = (k,) + (1,) * (p.dim() - 1)
-                g = torch.addcmul(g, wd.view(shape).expand_as(p), p)
-                if base.optimizer == "sgd":
-                    st["m"] = g if step == 1 else st["m"].mul_(mom.view(shape)).add_(g)
-                    p.addcmul_(-lr.view(shape).expand_as(p), st["m"])
-                else:
-                    st["m"].lerp_(g, 1 - beta1)
-                    st["v"].mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                    bc1, bc2 = 1 - beta1**step, 1 - beta2**step
-                    denom = (st["v"].sqrt() / math.sqrt(bc2)).add_(eps)
-                    step_size = (lr64 / bc1).to(p.dtype).view(shape)  # as torch: lr / bc1
-                    p.add_((-step_size * st["m"]) / denom)
+        (g,) = torch.autograd.grad(loss.sum(), flat)
+        with torch.no_grad():  # torch.optim's single-tensor formulas, elementwise per member
+            if use_wd:
+                g = torch.addcmul(g, wd_col.expand_as(flat), flat)
+            if base.optimizer == "sgd":
+                m_buf = g if step == 1 else m_buf.mul_(mom_col).add_(g)
+                flat.addcmul_(-lr_col.expand_as(flat), m_buf)
+            else:
+                m_buf.lerp_(g, 1 - beta1)
+                v_buf.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                bc1, bc2 = 1 - beta1**step, 1 - beta2**step
+                denom = v_buf.sqrt().div_(math.sqrt(bc2)).add_(eps)
+                step_size = (lr64 / bc1).to(flat.dtype)  # as torch: lr / bc1
+                flat.add_(torch.mul(m_buf, -step_size).div_(denom))
         if step % base.eval_every == 0 or step == base.steps:
             record(step)
         if max_time_s is not None and time.perf_counter() - start > max_time_s:
@@ -381,7 +390,7 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
                 record(step)
             break
     elapsed = time.perf_counter() - start
-    out = [(w.detach().cpu(), b.detach().cpu()) for w, b in weights]
+    out = [(w.cpu().clone(), b.cpu().clone()) for w, b in unflatten(flat.detach())]
     arr = {key: np.stack(v, 1) for key, v in curves.items()}
     return TrainResult(widths, activation, params, init, member_seeds, member_recipes,
                        np.asarray(eval_steps), arr["trl"], arr["tel"], arr["tra"], arr["tea"],
