@@ -1,0 +1,679 @@
+"""Networks as chains of affine maps and piecewise-linear activations, in float64.
+
+The region engine (:mod:`reluthe.regions`) works on a :class:`PLNet`: a tuple of hidden layers
+``z = W h + b, h' = act(z)`` followed by an optional output affine map that is *not* part of the
+activation pattern. :func:`as_plnet` builds one from
+
+* a list of ``(W, b)`` pairs (numpy arrays or tensors, ``W`` of shape ``(out, in)``): ReLU between
+  the pairs, none after the last pair (the last pair is the output layer);
+* a ``torch.nn.Module``: traced with ``torch.fx.symbolic_trace`` so that functional calls in
+  ``forward`` (``F.relu``, ``torch.relu``, ``x.relu()``, ``F.leaky_relu``, ``F.hardtanh``,
+  ``F.relu6``, ``torch.clamp``, ``torch.flatten``, ``x.view``/``x.reshape``) are seen in their real
+  order. ``nn.Sequential`` and modules such as the article's ``MyModel`` (``fc1``, ``fc2``, ``fc3``
+  with ``F.relu`` between them in ``forward``) work alike. The forward pass must be a chain: one
+  input, each operation applied to the result of the previous one (no residual connections);
+* a :class:`PLNet` (returned unchanged).
+
+Supported modules: ``Linear``; ``ReLU`` (also ``inplace=True``), ``LeakyReLU`` (any slope),
+``Hardtanh`` and ``ReLU6`` (two kinks: a unit has three states); ``Flatten``, ``Unflatten``,
+``Identity``; ``Dropout`` variants (as the identity, whatever the mode); ``BatchNorm1d/2d`` in eval
+mode (folded into the affine map); ``Conv1d``, ``Conv2d``, ``AvgPool1d``, ``AvgPool2d`` (as dense
+affine maps; they need ``input_shape``). Consecutive affine operations are composed into one.
+Anything else (``MaxPool``, ``GELU``, ``BatchNorm`` in train mode, residual additions, ...) raises
+:class:`~reluthe.errors.UnsupportedNetworkError` naming the module and listing what is supported.
+
+The caller's model is never changed: parameters are copied (never written), its ``training`` flags
+are left alone, and the global RNG is not touched (tracing runs inside ``torch.random.fork_rng``).
+Importing this module does not import torch; converting a module does.
+
+Examples
+--------
+>>> import numpy as np
+>>> from reluthe.nets import as_plnet
+>>> net = as_plnet([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+>>> net.widths, net.input_dim, net.output_dim
+((2,), 2, 1)
+>>> net.forward(np.array([[1.0, -2.0]]))
+array([[1.]])
+>>> net.states(np.array([[1.0, -2.0]]))
+array([[1, 0]], dtype=int8)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reluthe._validate import _fmt, check_finite_array
+from reluthe.errors import InvalidInputError, UnsupportedNetworkError
+
+__all__ = ["Activation", "PLLayer", "PLNet", "as_plnet", "from_torch", "from_pairs",
+           "SUPPORTED"]
+
+SUPPORTED = (
+    "modules: Linear, ReLU (inplace too), LeakyReLU, Hardtanh, ReLU6, Flatten, Unflatten, "
+    "Identity, Dropout/Dropout1d/Dropout2d/AlphaDropout (as identity), BatchNorm1d/BatchNorm2d "
+    "(eval mode), Conv1d, Conv2d, AvgPool1d, AvgPool2d (with input_shape); functions in forward: "
+    "F.relu, torch.relu, x.relu(), F.leaky_relu, F.hardtanh, F.relu6, torch.clamp/x.clamp "
+    "(constant bounds), torch.flatten, x.flatten(), x.view(...), x.reshape(...), F.dropout"
+)
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, dtype=np.float64, copy=True)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise continuous piecewise-linear function with kinks at ``breakpoints``.
+
+    On piece ``j`` (``breakpoints[j-1] < z <= breakpoints[j]``) the value is
+    ``slopes[j] * z + offsets[j]``. The *state* of a unit is the number of breakpoints strictly
+    below its pre-activation: ReLU and LeakyReLU have states 0 (``z <= 0``) and 1 (``z > 0``, "on");
+    Hardtanh and ReLU6 have states 0, 1, 2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> relu6 = Activation.relu6()
+    >>> relu6(np.array([-1.0, 3.0, 7.0])), relu6.states(np.array([-1.0, 3.0, 7.0]))
+    (array([0., 3., 6.]), array([0, 1, 2], dtype=int8))
+    """
+
+    name: str
+    breakpoints: tuple[float, ...]
+    slopes: tuple[float, ...]
+    offsets: tuple[float, ...]
+
+    def __post_init__(self):
+        bp = self.breakpoints
+        if len(self.slopes) != len(bp) + 1 or len(self.offsets) != len(bp) + 1:
+            raise InvalidInputError(f"Activation {self.name!r} needs len(breakpoints)+1 slopes and "
+                                    f"offsets. Got {len(bp)} breakpoints, {len(self.slopes)} "
+                                    f"slopes, {len(self.offsets)} offsets.")
+        values = (*bp, *self.slopes, *self.offsets)
+        if not all(math.isfinite(v) for v in values) or any(b >= a for a, b in
+                                                             zip(bp[1:], bp[:-1])):
+            raise InvalidInputError(f"Activation {self.name!r} needs finite, strictly increasing "
+                                    f"breakpoints and finite slopes. Got breakpoints {bp}, "
+                                    f"slopes {self.slopes}.")
+
+    @classmethod
+    def relu(cls) -> Activation:
+        return cls("relu", (0.0,), (0.0, 1.0), (0.0, 0.0))
+
+    @classmethod
+    def leaky_relu(cls, negative_slope: float = 0.01) -> Activation:
+        return cls(f"leaky_relu({negative_slope:g})", (0.0,), (float(negative_slope), 1.0),
+                   (0.0, 0.0))
+
+    @classmethod
+    def hardtanh(cls, min_val: float = -1.0, max_val: float = 1.0) -> Activation:
+        lo, hi = float(min_val), float(max_val)
+        return cls(f"hardtanh({lo:g},{hi:g})", (lo, hi), (0.0, 1.0, 0.0), (lo, 0.0, hi))
+
+    @classmethod
+    def relu6(cls) -> Activation:
+        return cls("relu6", (0.0, 6.0), (0.0, 1.0, 0.0), (0.0, 0.0, 6.0))
+
+    @classmethod
+    def clamp(cls, min_val: float | None, max_val: float | None) -> Activation:
+        if min_val is not None and max_val is not None:
+            act = cls.hardtanh(min_val, max_val)
+            return cls(f"clamp({min_val:g},{max_val:g})", act.breakpoints, act.slopes,
+                       act.offsets)
+        if min_val is not None:
+            return cls(f"clamp(min={min_val:g})", (float(min_val),), (0.0, 1.0),
+                       (float(min_val), 0.0))
+        return cls(f"clamp(max={max_val:g})", (float(max_val),), (1.0, 0.0), (0.0, float(max_val)))
+
+    @property
+    def n_states(self) -> int:
+        return len(self.breakpoints) + 1
+
+    def states(self, z: np.ndarray) -> np.ndarray:
+        """The state (number of breakpoints strictly below ``z``) of every entry, as int8."""
+        out = np.zeros(np.shape(z), dtype=np.int8)
+        for bp in self.breakpoints:
+            out += z > bp
+        return out
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        z = np.asarray(z, dtype=np.float64)
+        if len(self.breakpoints) == 1:
+            (bp,), (s0, s1), (c0, c1) = self.breakpoints, self.slopes, self.offsets
+            if (bp, s0, s1, c0, c1) == (0.0, 0.0, 1.0, 0.0, 0.0):
+                return np.maximum(z, 0.0)
+            return np.where(z > bp, s1 * z + c1, s0 * z + c0)
+        slopes = np.asarray(self.slopes)
+        offsets = np.asarray(self.offsets)
+        piece = self.states(z)
+        return slopes[piece] * z + offsets[piece]
+
+
+@dataclass(frozen=True, eq=False)
+class PLLayer:
+    """A hidden layer ``h' = activation(weight @ h + bias)``; ``source`` says where it came from."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    activation: Activation
+    source: str = ""
+
+    @property
+    def width(self) -> int:
+        return int(self.weight.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class PLNet:
+    """A piecewise-linear network in float64: hidden ``layers`` then an optional ``output`` map.
+
+    The activation pattern of an input is the tuple of states of every hidden unit (layer by layer);
+    the output map is not part of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = as_plnet([(np.array([[1.0], [-1.0]]), np.array([0.0, 1.0])),
+    ...                 (np.array([[1.0, 1.0]]), np.array([0.0]))])
+    >>> net.states(np.array([[0.5], [2.0]]))
+    array([[1, 1],
+           [1, 0]], dtype=int8)
+    """
+
+    layers: tuple[PLLayer, ...]
+    output: tuple[np.ndarray, np.ndarray] | None
+    input_dim: int
+    input_shape: tuple[int, ...] = field(default=())
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """Widths of the hidden layers."""
+        return tuple(layer.width for layer in self.layers)
+
+    @property
+    def n_units(self) -> int:
+        return int(sum(self.widths))
+
+    @property
+    def output_dim(self) -> int:
+        if self.output is not None:
+            return int(self.output[0].shape[0])
+        return self.layers[-1].width if self.layers else self.input_dim
+
+    @property
+    def unit_ids(self) -> list[tuple[int, int]]:
+        """``(layer, index)`` of every hidden unit, in pattern order."""
+        return [(i, j) for i, layer in enumerate(self.layers) for j in range(layer.width)]
+
+    def _check_points(self, x, func: str, param: str = "x") -> np.ndarray:
+        x = check_finite_array(x, param=param, func=func)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.input_dim:
+            raise InvalidInputError(
+                f"The {param!r} parameter of {func} must have shape (n, {self.input_dim}) to "
+                f"match the network's input dimension. Got shape {x.shape} instead.")
+        return x
+
+    def preactivations(self, x) -> list[np.ndarray]:
+        """Pre-activations ``z`` of every hidden layer at points ``x`` (``(n, input_dim)``)."""
+        h = self._check_points(x, "PLNet.preactivations")
+        out = []
+        for layer in self.layers:
+            z = h @ layer.weight.T + layer.bias
+            out.append(z)
+            h = layer.activation(z)
+        return out
+
+    def forward(self, x) -> np.ndarray:
+        """The network's output at points ``x`` (float64)."""
+        h = self._check_points(x, "PLNet.forward")
+        for layer in self.layers:
+            h = layer.activation(h @ layer.weight.T + layer.bias)
+        if self.output is not None:
+            h = h @ self.output[0].T + self.output[1]
+        return h
+
+    def states(self, x) -> np.ndarray:
+        """Activation pattern (state of every hidden unit) at points ``x``: int8 (n, n_units)."""
+        h = self._check_points(x, "PLNet.states")
+        cols = []
+        for layer in self.layers:
+            z = h @ layer.weight.T + layer.bias
+            cols.append(layer.activation.states(z))
+            h = layer.activation(z)
+        if not cols:
+            return np.zeros((h.shape[0], 0), dtype=np.int8)
+        return np.concatenate(cols, axis=1)
+
+    def restrict(self, origin, basis) -> PLNet:
+        """The network on the affine subspace ``x = origin + basis @ t`` (``basis``: (d, k))."""
+        origin = np.asarray(origin, dtype=np.float64)
+        basis = np.asarray(basis, dtype=np.float64)
+        if self.layers:
+            first = self.layers[0]
+            new_first = PLLayer(_readonly(first.weight @ basis),
+                                _readonly(first.weight @ origin + first.bias),
+                                first.activation, first.source)
+            return PLNet((new_first, *self.layers[1:]), self.output, int(basis.shape[1]),
+                         (int(basis.shape[1]),))
+        if self.output is not None:
+            w, b = self.output
+            return PLNet((), (_readonly(w @ basis), _readonly(w @ origin + b)),
+                         int(basis.shape[1]), (int(basis.shape[1]),))
+        eye = np.eye(self.input_dim)
+        return PLNet((), (_readonly(eye @ basis), _readonly(origin)), int(basis.shape[1]),
+                     (int(basis.shape[1]),))
+
+
+# ----------------------------------------------------------------------------- building blocks
+
+def _assemble(steps, input_dim: int, input_shape: tuple[int, ...]) -> PLNet:
+    """Compose ``("affine", W, b, src)`` / ``("act", Activation, src)`` steps into a PLNet."""
+    layers: list[PLLayer] = []
+    w = np.eye(input_dim)
+    b = np.zeros(input_dim)
+    pending: list[str] = []
+    for step in steps:
+        if step[0] == "affine":
+            _, sw, sb, src = step
+            w = sw @ w
+            b = sw @ b + sb
+            pending.append(src)
+        else:
+            _, act, src = step
+            layers.append(PLLayer(_readonly(w), _readonly(b), act,
+                                  " -> ".join([*pending, src])))
+            w = np.eye(b.shape[0])
+            b = np.zeros(b.shape[0])
+            pending = []
+    output = (_readonly(w), _readonly(b)) if pending else None
+    return PLNet(tuple(layers), output, int(input_dim), tuple(input_shape))
+
+
+def from_pairs(pairs: Sequence, *, func: str = "reluthe.nets.from_pairs") -> PLNet:
+    """A PLNet from ``[(W1, b1), ..., (WL, bL)]``: ReLU between pairs, none after the last.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = from_pairs([(np.ones((3, 2)), np.zeros(3)), (np.ones((1, 3)), np.zeros(1))])
+    >>> net.widths, net.output is not None
+    ((3,), True)
+    """
+    if len(pairs) == 0:
+        raise InvalidInputError(f"The 'net' parameter of {func} must contain at least one (W, b) "
+                                f"pair. Got an empty sequence instead.")
+    steps = []
+    prev_out = None
+    input_dim = None
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise InvalidInputError(f"The 'net' parameter of {func} must be a list of (W, b) "
+                                    f"pairs. Item {i} is {_fmt(pair)}.")
+        w = check_finite_array(pair[0], param=f"net[{i}][0] (W)", func=func, ndim=2)
+        b = check_finite_array(pair[1], param=f"net[{i}][1] (b)", func=func, ndim=1)
+        if b.shape[0] != w.shape[0]:
+            raise InvalidInputError(f"In the 'net' parameter of {func}, pair {i} has W of shape "
+                                    f"{w.shape} (out, in) but b of shape {b.shape}; b must have "
+                                    f"shape ({w.shape[0]},).")
+        if prev_out is not None and w.shape[1] != prev_out:
+            raise InvalidInputError(f"In the 'net' parameter of {func}, pair {i} has W of shape "
+                                    f"{w.shape} but the previous layer has {prev_out} outputs; "
+                                    f"W must have {prev_out} columns.")
+        if input_dim is None:
+            input_dim = w.shape[1]
+        prev_out = w.shape[0]
+        steps.append(("affine", w, b, f"pair {i}"))
+        if i < len(pairs) - 1:
+            steps.append(("act", Activation.relu(), "relu"))
+    return _assemble(steps, int(input_dim), (int(input_dim),))
+
+
+def as_plnet(net, input_shape: Sequence[int] | None = None, *,
+             func: str = "reluthe.nets.as_plnet") -> PLNet:
+    """Convert ``net`` (PLNet, list of ``(W, b)`` pairs, or torch module) to a :class:`PLNet`.
+
+    Parameters
+    ----------
+    net : PLNet, sequence of (W, b), or torch.nn.Module
+        The network. See the module docstring for what is supported.
+    input_shape : sequence of int, optional
+        Shape of one input without the batch dimension; needed when the first operation is a
+        convolution or pooling (e.g. ``(1, 8, 8)``). Inputs are flattened in C order.
+    func : str
+        Name used in error messages.
+
+    Raises
+    ------
+    UnsupportedNetworkError
+        A module or operation that is not piecewise linear (or not supported).
+    InvalidInputError
+        NaN/inf weights, inconsistent shapes, or a missing ``input_shape``.
+    """
+    if isinstance(net, PLNet):
+        return net
+    if isinstance(net, (list, tuple)):
+        return from_pairs(net, func=func)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        torch = None
+    if torch is not None and isinstance(net, torch.nn.Module):
+        return from_torch(net, input_shape=input_shape, func=func)
+    raise InvalidInputError(f"The 'net' parameter of {func} must be a torch.nn.Module, a list of "
+                            f"(W, b) pairs or a reluthe.nets.PLNet. Got {_fmt(net)} instead.")
+
+
+# ----------------------------------------------------------------------------- torch conversion
+
+def _tensor_to_numpy(t, what: str, func: str) -> np.ndarray:
+    arr = t.detach().to(device="cpu").double().numpy().copy()
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInputError(f"The 'net' parameter of {func} must have finite parameters. "
+                                f"{what} contains NaN/inf.")
+    return arr
+
+
+def _unsupported(what: str) -> UnsupportedNetworkError:
+    return UnsupportedNetworkError(f"{what} is not supported by reluthe.nets (the region engine "
+                                   f"needs a chain of affine maps and piecewise-linear "
+                                   f"activations). Supported {SUPPORTED}.")
+
+
+class _Tracker:
+    """Walks a traced forward pass, tracking the per-sample tensor shape, and records steps."""
+
+    def __init__(self, root, input_shape, func):
+        self.root = root
+        self.shape = tuple(input_shape) if input_shape is not None else None
+        self.func = func
+        self.steps: list[tuple] = []
+
+    def need_shape(self, what: str) -> tuple[int, ...]:
+        if self.shape is None:
+            raise InvalidInputError(f"An input shape is needed to convert {what} into a dense "
+                                    f"affine map ({self.func} got none). Convert the model with "
+                                    f"reluthe.nets.from_torch(model, input_shape=(1, 8, 8)) (the "
+                                    f"shape of one input) and pass the result.")
+        return self.shape
+
+    def act(self, activation: Activation, src: str):
+        self.steps.append(("act", activation, src))
+
+    def affine(self, w: np.ndarray, b: np.ndarray, out_shape: tuple[int, ...], src: str):
+        self.steps.append(("affine", w, b, src))
+        self.shape = tuple(int(s) for s in out_shape)
+
+    def reshape(self, new_shape: tuple[int, ...]):
+        self.shape = tuple(int(s) for s in new_shape)
+
+    def probe(self, module, src: str):
+        """Dense affine map of ``module`` (on a float64 copy in eval mode) at the tracked shape."""
+        import torch
+
+        shape = self.need_shape(src)
+        n = int(np.prod(shape))
+        clone = copy.deepcopy(module).to(dtype=torch.float64).eval()
+        basis = torch.cat([torch.zeros(1, n, dtype=torch.float64),
+                           torch.eye(n, dtype=torch.float64)]).reshape(n + 1, *shape)
+        with torch.no_grad():
+            out = clone(basis)
+        out_shape = tuple(out.shape[1:])
+        out = out.reshape(n + 1, -1).numpy()
+        b = out[0].copy()
+        w = (out[1:] - b).T.copy()
+        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+            raise InvalidInputError(f"The 'net' parameter of {self.func} must have finite "
+                                    f"parameters. {src} produced NaN/inf.")
+        self.affine(w, b, out_shape, src)
+
+
+def _module_step(tracker: _Tracker, module, name: str):
+    from torch import nn
+
+    src = f"{name} ({type(module).__name__})"
+    func = tracker.func
+    if isinstance(module, nn.Linear):
+        w = _tensor_to_numpy(module.weight, f"{src}.weight", func)
+        b = (_tensor_to_numpy(module.bias, f"{src}.bias", func) if module.bias is not None
+             else np.zeros(w.shape[0]))
+        shape = tracker.shape
+        if shape is not None and len(shape) > 1:
+            tracker.probe(module, src)
+            return
+        if shape is not None and shape[-1] != w.shape[1]:
+            raise InvalidInputError(f"The 'net' parameter of {func}: {src} expects "
+                                    f"{w.shape[1]} inputs but receives shape {shape}.")
+        tracker.affine(w, b, (w.shape[0],), src)
+    elif isinstance(module, nn.ReLU):
+        tracker.act(Activation.relu(), src)
+    elif isinstance(module, nn.LeakyReLU):
+        tracker.act(Activation.leaky_relu(module.negative_slope), src)
+    elif isinstance(module, nn.ReLU6):
+        tracker.act(Activation.relu6(), src)
+    elif isinstance(module, nn.Hardtanh):
+        tracker.act(Activation.hardtanh(module.min_val, module.max_val), src)
+    elif isinstance(module, (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
+                             nn.AlphaDropout, nn.FeatureAlphaDropout)):
+        return
+    elif isinstance(module, nn.Flatten):
+        shape = tracker.need_shape(src)
+        full = (1, *shape)
+        start = module.start_dim % len(full)
+        end = module.end_dim % len(full)
+        if start == 0:
+            raise _unsupported(f"{src} with start_dim=0 (flattens the batch)")
+        flat = (*full[:start], int(np.prod(full[start:end + 1])), *full[end + 1:])
+        tracker.reshape(flat[1:])
+    elif isinstance(module, nn.Unflatten):
+        tracker.probe(module, src)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        if module.training or not module.track_running_stats or module.running_mean is None:
+            raise _unsupported(f"{src} in train mode (or without running statistics); its output "
+                               f"depends on the batch. Call model.eval() first: reluthe never "
+                               f"changes your model's mode. BatchNorm")
+        tracker.probe(module, src)
+    elif isinstance(module, (nn.Conv1d, nn.Conv2d, nn.AvgPool1d, nn.AvgPool2d)):
+        for pname, param in module.named_parameters():
+            _tensor_to_numpy(param, f"{src}.{pname}", func)
+        tracker.probe(module, src)
+    else:
+        raise _unsupported(f"Module {src}")
+
+
+def _const(value, what: str):
+    if isinstance(value, numbers.Real) or value is None:
+        return value
+    raise _unsupported(f"{what} with a non-constant argument")
+
+
+def _function_step(tracker: _Tracker, target, args, kwargs, name: str):
+    import torch
+    import torch.nn.functional as F
+
+    src = f"{name} ({getattr(target, '__name__', target)})"
+    relus = {F.relu, torch.relu, torch.relu_, F.relu_, "relu", "relu_"}
+    if target in relus:
+        tracker.act(Activation.relu(), src)
+    elif target in (F.leaky_relu, "leaky_relu"):
+        slope = kwargs.get("negative_slope", args[1] if len(args) > 1 else 0.01)
+        tracker.act(Activation.leaky_relu(float(_const(slope, src))), src)
+    elif target in (F.hardtanh, "hardtanh"):
+        lo = kwargs.get("min_val", args[1] if len(args) > 1 else -1.0)
+        hi = kwargs.get("max_val", args[2] if len(args) > 2 else 1.0)
+        tracker.act(Activation.hardtanh(float(_const(lo, src)), float(_const(hi, src))), src)
+    elif target in (F.relu6, "relu6"):
+        tracker.act(Activation.relu6(), src)
+    elif target in (torch.clamp, torch.clip, "clamp", "clip", "clamp_", "clip_"):
+        lo = _const(kwargs.get("min", args[1] if len(args) > 1 else None), src)
+        hi = _const(kwargs.get("max", args[2] if len(args) > 2 else None), src)
+        if lo is None and hi is None:
+            return
+        tracker.act(Activation.clamp(lo, hi), src)
+    elif target in (F.dropout, "dropout", torch.nn.functional.alpha_dropout):
+        return
+    elif target in (torch.flatten, "flatten"):
+        start = kwargs.get("start_dim", args[1] if len(args) > 1 else 0)
+        end = kwargs.get("end_dim", args[2] if len(args) > 2 else -1)
+        shape = tracker.need_shape(src)
+        full = (1, *shape)
+        start, end = int(start) % len(full), int(end) % len(full)
+        if start == 0:
+            raise _unsupported(f"{src} with start_dim=0 (flattens the batch)")
+        flat = (*full[:start], int(np.prod(full[start:end + 1])), *full[end + 1:])
+        tracker.reshape(flat[1:])
+    elif target in ("view", "reshape", torch.reshape):
+        dims = list(args[1:]) if len(args) > 1 else list(kwargs.get("shape", ()))
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = list(dims[0])
+        if not dims:
+            raise _unsupported(f"{src} without a shape")
+        shape = tracker.need_shape(src)
+        rest = []
+        for d in dims[1:]:
+            if not isinstance(d, numbers.Integral):
+                raise _unsupported(f"{src} with a non-constant non-batch dimension")
+            rest.append(int(d))
+        try:
+            new_shape = np.empty((1, *shape)).reshape(1, *rest).shape[1:]
+        except ValueError as exc:
+            raise InvalidInputError(f"{src} cannot reshape a sample of shape {shape} to "
+                                    f"{tuple(rest)}.") from exc
+        tracker.reshape(new_shape)
+    elif target in ("contiguous", "clone", "float", "double", "detach"):
+        return
+    else:
+        raise _unsupported(f"Operation {src}")
+
+
+def from_torch(module, input_shape: Sequence[int] | None = None, *,
+               func: str = "reluthe.nets.from_torch") -> PLNet:
+    """Convert a torch module into a :class:`PLNet` (float64) without changing it.
+
+    The forward pass is traced with ``torch.fx.symbolic_trace``; if tracing fails (data-dependent
+    control flow, ...) an :class:`~reluthe.errors.UnsupportedNetworkError` explains why.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, e.g. an ``nn.Sequential`` or the article's ``MyModel``.
+    input_shape : sequence of int, optional
+        Per-sample input shape; inferred from the first ``Linear`` when omitted.
+    func : str
+        Name used in error messages.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> import torch.nn.functional as F
+    >>> class MyModel(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc1, self.fc2, self.fc3 = nn.Linear(4, 6), nn.Linear(6, 5), nn.Linear(5, 2)
+    ...     def forward(self, x):
+    ...         return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+    >>> net = from_torch(MyModel())
+    >>> net.widths, net.input_dim, net.output_dim
+    ((6, 5), 4, 2)
+    """
+    import torch
+    import torch.fx
+
+    if not isinstance(module, torch.nn.Module):
+        raise InvalidInputError(f"The 'module' parameter of {func} must be a torch.nn.Module. "
+                                f"Got {_fmt(module)} instead.")
+    if input_shape is not None:
+        if (not isinstance(input_shape, (tuple, list)) or not input_shape
+                or not all(isinstance(s, numbers.Integral) and s > 0 for s in input_shape)):
+            raise InvalidInputError(f"The 'input_shape' parameter of {func} must be a non-empty "
+                                    f"tuple of positive ints (without the batch dimension). Got "
+                                    f"{_fmt(input_shape)} instead.")
+        input_shape = tuple(int(s) for s in input_shape)
+    with torch.random.fork_rng(devices=[]):
+        try:
+            graph_module = torch.fx.symbolic_trace(module)
+        except Exception as exc:  # noqa: BLE001 - any tracing failure is reported the same way
+            raise UnsupportedNetworkError(
+                f"Could not trace {type(module).__name__}.forward with torch.fx "
+                f"({type(exc).__name__}: {exc}). reluthe needs a forward pass that is a fixed "
+                f"chain of operations. Supported {SUPPORTED}.") from exc
+        tracker = _Tracker(module, input_shape, func)
+        _walk_graph(graph_module, tracker, func)
+    if tracker.steps and input_shape is None:
+        first = next((s for s in tracker.steps if s[0] == "affine"), None)
+        if first is None:
+            raise InvalidInputError(f"The 'input_shape' parameter of {func} is needed: the "
+                                    f"network has no Linear layer to infer it from.")
+    in_dim = _input_dim(tracker, input_shape)
+    return _assemble(tracker.steps, in_dim, input_shape or (in_dim,))
+
+
+def _input_dim(tracker: _Tracker, input_shape) -> int:
+    if input_shape is not None:
+        return int(np.prod(input_shape))
+    for step in tracker.steps:
+        if step[0] == "affine":
+            return int(step[1].shape[1])
+    raise InvalidInputError("The 'input_shape' parameter is needed: the network has no affine "
+                            "layer to infer the input dimension from.")
+
+
+def _walk_graph(graph_module, tracker: _Tracker, func: str):
+    import torch.fx
+
+    current = None
+    size_nodes: set = set()
+    for node in graph_module.graph.nodes:
+        if node.op == "placeholder":
+            if current is not None:
+                raise _unsupported(f"A forward with more than one input ({node.name})")
+            current = node
+            continue
+        if node.op == "output":
+            result = node.args[0]
+            if result is not current:
+                raise _unsupported("A forward whose output is not the last operation of the "
+                                   "chain (tuple outputs, branches)")
+            return
+        if node.op == "get_attr":
+            raise _unsupported(f"A forward that uses a parameter or buffer directly "
+                               f"({node.target})")
+        tensor_args = [a for a in node.args if isinstance(a, torch.fx.Node)]
+        if node.op == "call_method" and node.target in ("size", "dim") or (
+                node.op == "call_function" and node.target is getattr):
+            if tensor_args and tensor_args[0] is current:
+                size_nodes.add(node)
+                continue
+        if node.op == "call_function" and node.target is operator.getitem and tensor_args and \
+                tensor_args[0] in size_nodes:
+            size_nodes.add(node)
+            continue
+        inputs = [a for a in tensor_args if a not in size_nodes]
+        for value in node.kwargs.values():
+            if isinstance(value, torch.fx.Node) and value not in size_nodes:
+                inputs.append(value)
+        if len(inputs) != 1 or inputs[0] is not current or (node.args and node.args[0]
+                                                              is not current):
+            raise _unsupported(f"Operation {node.name} ({node.target}), which does not take "
+                               f"exactly the previous result as its only tensor input "
+                               f"(residual connections and branches are not chains),")
+        if node.op == "call_module":
+            _module_step(tracker, graph_module.get_submodule(node.target), node.target)
+        elif node.op in ("call_function", "call_method"):
+            _function_step(tracker, node.target, node.args, node.kwargs, node.name)
+        else:  # pragma: no cover - fx has no other node kinds
+            raise _unsupported(f"fx node kind {node.op}")
+        current = node
+    raise _unsupported("A traced graph without output")  # pragma: no cover

@@ -1,0 +1,101 @@
+"""Activation regions on a segment of the input space."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reluthe.errors import InvalidInputError
+from reluthe.regions._common import (
+    DEFAULT_LINEAR_TOL,
+    DEFAULT_TOL,
+    base_fields,
+    frozen,
+    limit,
+    net_for,
+    point,
+    tolerance,
+)
+from reluthe.regions._engine import reorder, subdivide, summarize
+from reluthe.regions._result import LineRegions
+
+__all__ = ["count_on_line"]
+
+
+def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
+                  linear_tol: float = DEFAULT_LINEAR_TOL,
+                  max_regions: int = 1_000_000) -> LineRegions:
+    """Count the activation regions that the segment from ``start`` to ``end`` crosses.
+
+    An activation pattern is the state of every hidden unit (a ReLU unit is on where its
+    pre-activation is > 0); an activation region is a maximal connected set of inputs with one
+    pattern. The segment ``x(t) = start + t (end - start)``, ``t`` in [0, 1], is cut exactly (in
+    float64) at every kink of every hidden unit, layer by layer; pieces of positive length are
+    counted, and neighbouring pieces with the same affine network map are merged into linear
+    regions (``linear_count``).
+
+    Parameters
+    ----------
+    net : torch.nn.Module, list of (W, b), or reluthe.nets.PLNet
+        The network (see :mod:`reluthe.nets`); the output layer is not part of the pattern.
+    start, end : array-like
+        End points of the segment (input dimension of ``net``); they must differ.
+    tol : float
+        A vertex with ``|z - kink| <= tol * scale`` lies on that kink (``scale``: the largest
+        ``|z - kink|`` over the segment at the start of the layer).
+    linear_tol : float
+        Neighbouring regions whose affine maps differ by at most ``linear_tol`` times the output
+        scale over the two regions count as one linear region.
+    max_regions : int
+        Stop with :class:`~reluthe.errors.RegionLimitError` beyond this many regions.
+
+    Returns
+    -------
+    LineRegions
+        ``count``, ``linear_count``, ``breakpoints`` (``t`` values), ``points``, ``intervals``,
+        ``patterns``, ``sizes`` (lengths in ``t``), ``graph`` (a path), ``to_dict()``.
+
+    Raises
+    ------
+    InvalidInputError
+        ``start == end``, wrong dimension, NaN/inf in the points or the network.
+    RegionLimitError
+        More than ``max_regions`` regions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reluthe import regions
+    >>> net = [(np.array([[1.0], [1.0]]), np.array([0.0, -1.0])), (np.ones((1, 2)), np.zeros(1))]
+    >>> res = regions.count_on_line(net, [-1.0], [2.0])
+    >>> res.count, res.breakpoints.round(6).tolist(), res.patterns.tolist()
+    (3, [0.333333, 0.666667], [[0, 0], [1, 0], [1, 1]])
+    """
+    func = "reluthe.regions.count_on_line"
+    pl = net_for(net, func)
+    start = point(start, net=pl, param="start", func=func)
+    end = point(end, net=pl, param="end", func=func)
+    if np.array_equal(start, end):
+        raise InvalidInputError(f"The 'end' parameter of {func} must differ from 'start' (a "
+                                f"segment of positive length). Got end == start == "
+                                f"{start.tolist()[:8]}.")
+    tol = tolerance(tol, param="tol", func=func)
+    linear_tol = tolerance(linear_tol, param="linear_tol", func=func)
+    max_regions = limit(max_regions, func=func)
+    line_net = pl.restrict(start, (end - start)[:, None])
+    cut = subdivide(line_net, np.zeros(1), np.ones(1), tol=tol, max_cells=max_regions)
+    s = summarize(cut, linear_tol)
+    s = reorder(s, np.argsort(s.interior[:, 0], kind="stable"))
+    sub = cut.sub
+    ev = sub.edges
+    t0 = np.minimum(sub.X[ev[:, 0], 0], sub.X[ev[:, 1], 0])
+    t1 = np.maximum(sub.X[ev[:, 0], 0], sub.X[ev[:, 1], 0])
+    n = s.rep_cell.size
+    lo = np.full(n, np.inf)
+    hi = np.full(n, -np.inf)
+    np.minimum.at(lo, s.region_of_cell, t0)
+    np.maximum.at(hi, s.region_of_cell, t1)
+    intervals = frozen(np.stack([lo, hi], axis=1))
+    interior = frozen(start + s.interior[:, :1] * (end - start))
+    return LineRegions(**base_fields(s, pl, tol, linear_tol, interior, cut.sub.N),
+                       start=frozen(start), end=frozen(end),
+                       breakpoints=frozen(intervals[1:, 0]), intervals=intervals)

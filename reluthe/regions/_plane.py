@@ -1,0 +1,225 @@
+"""Activation regions in a 2-D affine slice of the input space."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reluthe._validate import _fmt
+from reluthe.errors import InvalidInputError
+from reluthe.regions._common import (
+    DEFAULT_LINEAR_TOL,
+    DEFAULT_TOL,
+    base_fields,
+    frozen,
+    limit,
+    net_for,
+    point,
+    tolerance,
+)
+from reluthe.regions._engine import subdivide, summarize
+from reluthe.regions._result import PlaneRegions
+
+__all__ = ["count_on_plane", "plane_through"]
+
+
+def _extent(extent, func: str) -> tuple[float, float, float, float]:
+    try:
+        vals = [float(e) for e in extent]
+    except (TypeError, ValueError):
+        vals = []
+    if len(vals) != 4 or not all(np.isfinite(vals)) or not (vals[0] < vals[1]
+                                                             and vals[2] < vals[3]):
+        raise InvalidInputError(f"The 'extent' parameter of {func} must be (a0, a1, b0, b1) with "
+                                f"finite a0 < a1 and b0 < b1 (a non-empty rectangle). Got "
+                                f"{_fmt(extent)} instead.")
+    return tuple(vals)
+
+
+def _check_basis(u: np.ndarray, v: np.ndarray, func: str):
+    uu, vv, uv = float(u @ u), float(v @ v), float(u @ v)
+    if uu == 0.0 or vv == 0.0 or uu * vv - uv * uv <= 1e-12 * uu * vv:
+        raise InvalidInputError(f"The 'u' and 'v' parameters of {func} must be linearly "
+                                f"independent directions. Got u={_fmt(u.tolist())} and "
+                                f"v={_fmt(v.tolist())} (collinear or zero).")
+
+
+def _cell_geometry(sub, values: np.ndarray):
+    """Area, gradient of ``values`` (vertex values, (V, P)) and half-perimeter (a bound on the
+    diameter) of every cell, from its edges (unordered): triangles from the cell's interior
+    point, and the divergence theorem for the gradient of an affine function."""
+    M = sub.M[2]
+    F = sub.inc_f[2][:M]
+    B = sub.inc_b[2][:M]
+    n = sub.N[2]
+    X = sub.X[: sub.V]
+    a, b = sub.e0[B], sub.e1[B]
+    xa, xb = X[a], X[b]
+    cnt = np.bincount(F, minlength=n)
+    mid = 0.5 * (xa + xb)
+    center = np.stack([np.bincount(F, weights=mid[:, j], minlength=n) for j in range(2)],
+                      axis=1) / cnt[:, None]
+    ra = xa - center[F]
+    rb = xb - center[F]
+    cross = ra[:, 0] * rb[:, 1] - ra[:, 1] * rb[:, 0]
+    area = 0.5 * np.bincount(F, weights=np.abs(cross), minlength=n)
+    delta = xb - xa
+    orient = np.sign(cross)                      # +1: a -> b runs counter-clockwise
+    nx_, ny_ = orient * delta[:, 1], -orient * delta[:, 0]   # outward normal times length
+    y = 0.5 * (values[a] + values[b])            # mean of the (affine) values on the edge
+    y -= (np.stack([np.bincount(F, weights=y[:, p], minlength=n) for p in range(y.shape[1])],
+                   axis=1) / cnt[:, None])[F]    # centred: less cancellation
+    grads = np.empty((n, y.shape[1], 2))
+    for p in range(y.shape[1]):
+        grads[:, p, 0] = np.bincount(F, weights=y[:, p] * nx_, minlength=n)
+        grads[:, p, 1] = np.bincount(F, weights=y[:, p] * ny_, minlength=n)
+    grads /= area[:, None, None]
+    half_perimeter = 0.5 * np.bincount(F, weights=np.hypot(delta[:, 0], delta[:, 1]),
+                                       minlength=n)
+    return area, grads, half_perimeter
+
+
+class _Polygons:
+    """What is needed to draw the regions: counter-clockwise vertex cycles, built on demand."""
+
+    def __init__(self, sub, region_of_cell: np.ndarray):
+        M = sub.M[2]
+        self.F = sub.inc_f[2][:M].copy()
+        self.ends = np.stack([sub.e0[sub.inc_b[2][:M]], sub.e1[sub.inc_b[2][:M]]])
+        self.X = sub.X[: sub.V].copy()
+        self.region_of_cell = region_of_cell
+
+    def build(self) -> list[np.ndarray]:
+        n_cells = self.region_of_cell.size
+        V = self.X.shape[0]
+        cell = np.concatenate([self.F, self.F])
+        key = np.sort(cell * V + self.ends.ravel())
+        if key.size % 2 or np.any(key[::2] != key[1::2]):  # each vertex is on two edges
+            raise RuntimeError("internal error: a cell's edges do not form a closed polygon")
+        key = key[::2]
+        cell = key // V
+        vert = key % V
+        counts = np.bincount(cell, minlength=n_cells)
+        center = np.stack([np.bincount(cell, weights=self.X[vert, j], minlength=n_cells)
+                           for j in range(2)], axis=1) / counts[:, None]
+        rel = self.X[vert] - center[cell]
+        region = self.region_of_cell[cell]
+        order = np.lexsort((np.arctan2(rel[:, 1], rel[:, 0]), region))
+        xy = self.X[vert[order]]
+        n_regions = int(self.region_of_cell.max()) + 1 if n_cells else 0
+        polys = np.split(xy, np.cumsum(np.bincount(region, minlength=n_regions))[:-1])
+        if n_regions != n_cells:                 # cells merged by the tolerance: convex hull
+            from scipy.spatial import ConvexHull
+
+            for r in np.flatnonzero(np.bincount(self.region_of_cell, minlength=n_regions) > 1):
+                polys[r] = polys[r][ConvexHull(polys[r]).vertices]
+        return polys
+
+
+def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
+                   tol: float = DEFAULT_TOL, linear_tol: float = DEFAULT_LINEAR_TOL,
+                   max_regions: int = 10_000_000) -> PlaneRegions:
+    """Count the activation regions in the slice ``origin + a u + b v``, ``(a, b)`` in ``extent``.
+
+    An activation pattern is the state of every hidden unit (a ReLU unit is on where its
+    pre-activation is > 0); an activation region is a maximal connected set of inputs with one
+    pattern (convex for these networks). The rectangle is cut exactly (in float64) by every kink
+    of every unit, layer by layer, all regions at once: each unit's pre-activation is evaluated at
+    all vertices, the polygons whose vertices change sign are split. Regions of positive area are
+    counted; neighbouring regions with the same affine network map form one linear region
+    (``linear_count``; they differ e.g. across dead units).
+
+    Parameters
+    ----------
+    net : torch.nn.Module, list of (W, b), or reluthe.nets.PLNet
+        The network (see :mod:`reluthe.nets`); the output layer is not part of the pattern.
+    origin, u, v : array-like
+        A point and two linearly independent directions of the input space.
+    extent : (a0, a1, b0, b1)
+        The rectangle of slice coordinates, ``a0 < a1``, ``b0 < b1``.
+    tol, linear_tol, max_regions
+        As in :func:`count_on_line`.
+
+    Returns
+    -------
+    PlaneRegions
+        ``count``, ``linear_count``, ``polygons``, ``areas``, ``patterns``, ``graph``,
+        ``interior_points`` (in ``(a, b)``), ``plot(ax=None)``, ``to_dict()``.
+
+    Raises
+    ------
+    InvalidInputError
+        Collinear ``u`` and ``v``, an empty or inverted extent, wrong dimensions, NaN/inf.
+    RegionLimitError
+        More than ``max_regions`` regions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reluthe import regions
+    >>> net = [(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.zeros(3)),
+    ...        (np.ones((1, 3)), np.zeros(1))]
+    >>> res = regions.count_on_plane(net, [0, 0], [1, 0], [0, 1], (-1, 1, -1, 1))
+    >>> res.count, float(res.areas.sum()), res.graph.number_of_edges()
+    (6, 4.0, 6)
+    """
+    func = "reluthe.regions.count_on_plane"
+    pl = net_for(net, func)
+    origin = point(origin, net=pl, param="origin", func=func)
+    u = point(u, net=pl, param="u", func=func)
+    v = point(v, net=pl, param="v", func=func)
+    _check_basis(u, v, func)
+    a0, a1, b0, b1 = _extent(extent, func)
+    tol = tolerance(tol, param="tol", func=func)
+    linear_tol = tolerance(linear_tol, param="linear_tol", func=func)
+    max_regions = limit(max_regions, func=func)
+    plane_net = pl.restrict(origin, np.stack([u, v], axis=1))
+    cut = subdivide(plane_net, np.array([a0, b0]), np.array([a1, b1]), tol=tol,
+                    max_cells=max_regions)
+    areas, grads, half_perimeter = _cell_geometry(cut.sub, cut.out_proj)
+    s = summarize(cut, linear_tol, cell_sizes=areas, cell_grads=grads, cell_diam=half_perimeter)
+    return PlaneRegions(**base_fields(s, pl, tol, linear_tol, frozen(s.interior), cut.sub.N),
+                        origin=frozen(origin), u=frozen(u), v=frozen(v),
+                        extent=(a0, a1, b0, b1), _polygon_source=_Polygons(cut.sub,
+                                                                            s.region_of_cell))
+
+
+def plane_through(p0, p1, p2, *, margin: float = 0.25):
+    """The slice through three points: ``(origin, u, v, extent)`` for :func:`count_on_plane`.
+
+    ``u``, ``v`` are orthonormal (Gram-Schmidt on ``p1 - p0``, ``p2 - p0``), ``origin`` is the
+    centroid of the points and ``extent`` their bounding rectangle in slice coordinates, widened by
+    ``margin`` times its larger side on every side.
+
+    Examples
+    --------
+    >>> origin, u, v, extent = plane_through([0, 0, 0], [1, 0, 0], [0, 1, 0], margin=0.0)
+    >>> origin.round(3).tolist(), u.tolist(), v.tolist(), np.round(extent, 3).tolist()
+    ([0.333, 0.333, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-0.333, 0.667, -0.333, 0.667])
+    """
+    from reluthe._validate import check_finite_array, check_positive_float
+
+    func = "reluthe.regions.plane_through"
+    pts = [check_finite_array(p, param=name, func=func, ndim=1)
+           for p, name in ((p0, "p0"), (p1, "p1"), (p2, "p2"))]
+    if not pts[0].shape == pts[1].shape == pts[2].shape:
+        raise InvalidInputError(f"The points of {func} must have the same dimension. Got shapes "
+                                f"{[p.shape for p in pts]}.")
+    margin = check_positive_float(margin, param="margin", func=func, allow_zero=True)
+    d1 = pts[1] - pts[0]
+    d2 = pts[2] - pts[0]
+    n1 = np.linalg.norm(d1)
+    if n1 == 0:
+        raise InvalidInputError(f"The points p0 and p1 of {func} must differ. Got p0 == p1.")
+    u = d1 / n1
+    w = d2 - (d2 @ u) * u
+    nw = np.linalg.norm(w)
+    if nw <= 1e-12 * max(n1, np.linalg.norm(d2)):
+        raise InvalidInputError(f"The points p0, p1, p2 of {func} must not be collinear. Got "
+                                f"p2 - p0 parallel to p1 - p0.")
+    v = w / nw
+    origin = (pts[0] + pts[1] + pts[2]) / 3.0
+    ab = np.array([[(p - origin) @ u, (p - origin) @ v] for p in pts])
+    lo, hi = ab.min(axis=0), ab.max(axis=0)
+    pad = margin * float((hi - lo).max())
+    extent = (float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad))
+    return origin, u, v, extent
