@@ -30,7 +30,7 @@ figures: $(STAMP)
 	$(PY) -m reluthe.check_claims --figures-only $(ARGS)
 
 bench: $(STAMP)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b $(BENCH_ARGS) || exit 1; done
 
 lint: $(STAMP)
 	$(PY) -m ruff check reluthe tests proofs benchmarks examples

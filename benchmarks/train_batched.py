@@ -65,7 +65,10 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--seeds", type=int, default=8)
     p.add_argument("--tol", type=float, default=1e-5)
+    p.add_argument("--quick", action="store_true", help="2 repeats of 200 steps")
     args = p.parse_args(argv)
+    if args.quick:
+        args.repeats, args.steps = 2, 200
     ds = data.load("mnist1d")
     seeds = list(range(args.seeds))
     recipe = Recipe(optimizer="adam", lr=1e-3, batch_size=128, steps=args.steps,
