@@ -23,14 +23,19 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["Capture", "capture_activations", "ACTIVATION_FUNCS"]
+from reluthe.errors import InvalidInputError
+
+__all__ = ["Capture", "capture_activations", "recording", "check_model_batch",
+           "ACTIVATION_FUNCS"]
 
 ACTIVATION_FUNCS = {
     F.relu: "relu", torch.relu: "relu", torch.relu_: "relu", torch.Tensor.relu: "relu",
@@ -44,17 +49,27 @@ ACTIVATION_FUNCS = {
 
 @dataclass(frozen=True)
 class Capture:
-    """One activation call: its function name, its input (pre-activation) and output."""
+    """One activation call: its function name, its input (pre-activation) and output.
+
+    ``grad`` is the gradient of the loss with respect to the input, available after a backward
+    pass when the call was recorded with ``recording(grads=True)``; otherwise ``None``.
+    """
 
     name: str
     input: torch.Tensor
     output: torch.Tensor
+    _grad: list = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def grad(self) -> torch.Tensor | None:
+        return self._grad[0] if self._grad else None
 
 
 class _Recorder(TorchFunctionMode):
-    def __init__(self, funcs):
+    def __init__(self, funcs, grads):
         super().__init__()
         self.funcs = funcs
+        self.grads = grads
         self.records: list[Capture] = []
         self._depth = 0
 
@@ -63,14 +78,54 @@ class _Recorder(TorchFunctionMode):
         name = self.funcs.get(func)
         if name is None or self._depth:
             return func(*args, **kwargs)
-        pre = args[0].detach().clone()
-        self._depth += 1
+        self._depth += 1  # nested activation calls and the bookkeeping are not recorded
         try:
+            z = args[0]
+            box: list = []
+            if self.grads and z.requires_grad:
+                # registered before an in-place op, the hook gets ∂loss/∂(z before the op)
+                z.register_hook(lambda g, box=box: box.append(g.detach().clone()))
+            pre = z.detach().clone()
             out = func(*args, **kwargs)
+            self.records.append(Capture(name, pre, out.detach().clone(), box))
         finally:
             self._depth -= 1
-        self.records.append(Capture(name, pre, out.detach().clone()))
         return out
+
+
+@contextmanager
+def recording(*, grads: bool = False, funcs: dict | None = None) -> Iterator[list[Capture]]:
+    """Record every activation call made inside the ``with`` block.
+
+    Yields the list that fills with :class:`Capture` records in call order. With ``grads=True``
+    each record's ``grad`` is filled by the next backward pass through that call.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    >>> with recording(grads=True) as calls:
+    ...     out = net(torch.ones(4, 2))
+    >>> out.sum().backward()
+    >>> calls[0].grad.shape
+    torch.Size([4, 3])
+    """
+    recorder = _Recorder(funcs or ACTIVATION_FUNCS, grads)
+    with recorder:
+        yield recorder.records
+
+
+def check_model_batch(model, x, func: str) -> None:
+    """Raise InvalidInputError unless ``model`` is an ``nn.Module`` and ``x`` a non-empty,
+    finite tensor with a batch dimension (the inputs every probe takes)."""
+    if not isinstance(model, nn.Module):
+        raise InvalidInputError(f"The 'model' parameter of {func} must be a torch.nn.Module. "
+                                f"Got {type(model).__name__} instead.")
+    if not isinstance(x, torch.Tensor) or x.dim() < 1 or len(x) == 0:
+        raise InvalidInputError(f"The 'x' parameter of {func} must be a non-empty torch.Tensor "
+                                f"with a batch dimension. Got {type(x).__name__} instead.")
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        raise InvalidInputError(f"The 'x' parameter of {func} must be finite. Got NaN/inf.")
 
 
 def capture_activations(model: nn.Module, x: torch.Tensor, *, grad: bool = False,
@@ -92,8 +147,8 @@ def capture_activations(model: nn.Module, x: torch.Tensor, *, grad: bool = False
     -------
     list of Capture
     """
-    recorder = _Recorder(funcs or ACTIVATION_FUNCS)
+    check_model_batch(model, x, "capture_activations")
     ctx = torch.enable_grad() if grad else torch.no_grad()
-    with ctx, recorder:
+    with ctx, recording(funcs=funcs) as calls:
         model(x)
-    return recorder.records
+    return calls

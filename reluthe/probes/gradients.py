@@ -40,11 +40,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
 from reluthe._validate import check_choice, check_seed
 from reluthe.errors import InvalidInputError
-from reluthe.probes.capture import ACTIVATION_FUNCS
+from reluthe.probes.capture import check_model_batch, recording
 
 __all__ = ["GradientFlow", "gradient_flow"]
 
@@ -124,35 +123,6 @@ class GradientFlow:
         }
 
 
-class _GradRecorder(TorchFunctionMode):
-    """Records each activation call's input, output and (after backward) input gradient."""
-
-    def __init__(self, funcs):
-        super().__init__()
-        self.funcs = funcs
-        self.calls: list[dict] = []
-        self._depth = 0
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        name = self.funcs.get(func)
-        if name is None or self._depth:
-            return func(*args, **kwargs)
-        self._depth += 1  # the bookkeeping below must not be recorded
-        try:
-            z = args[0]
-            rec = {"name": name, "pre": z.detach().clone(), "grad": None}
-            if z.requires_grad:
-                # a hook registered before an in-place op receives ∂loss/∂(z before the op)
-                z.register_hook(lambda g, rec=rec: rec.__setitem__("grad", g.detach().clone()))
-            out = func(*args, **kwargs)
-            rec["out"] = out.detach().clone()
-        finally:
-            self._depth -= 1
-        self.calls.append(rec)
-        return out
-
-
 _LOSSES = ("cross_entropy", "mse")
 
 
@@ -208,14 +178,7 @@ def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = No
     0.0
     """
     func = "gradient_flow"
-    if not isinstance(model, nn.Module):
-        raise InvalidInputError(f"The 'model' parameter of {func} must be a torch.nn.Module. "
-                                f"Got {type(model).__name__} instead.")
-    if not isinstance(x, torch.Tensor) or x.dim() < 1 or len(x) == 0:
-        raise InvalidInputError(f"The 'x' parameter of {func} must be a non-empty torch.Tensor "
-                                f"with a batch dimension. Got {type(x).__name__} instead.")
-    if not torch.isfinite(x).all():
-        raise InvalidInputError(f"The 'x' parameter of {func} must be finite. Got NaN/inf.")
+    check_model_batch(model, x, func)
     if not callable(loss):
         check_choice(loss, _LOSSES, param="loss", func=func)
     if y is not None:
@@ -230,10 +193,10 @@ def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = No
 
     net = copy.deepcopy(model).to(dtype)
     xx = x.detach().to(dtype)
-    recorder = _GradRecorder(funcs or ACTIVATION_FUNCS)
+
     with torch.random.fork_rng(devices=[]), torch.enable_grad():
         torch.manual_seed(seed)
-        with recorder:
+        with recording(grads=True, funcs=funcs) as calls:
             out = net(xx)
         if y is None:
             value = out.sum()
@@ -248,9 +211,9 @@ def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = No
 
     n = len(x)
     acts, norm, per_sample, zero, dead, pvar, avar, psq = [], [], [], [], [], [], [], []
-    for rec in recorder.calls:
-        acts.append(rec["name"])
-        pre, out_, g = rec["pre"], rec["out"], rec["grad"]
+    for call in calls:
+        acts.append(call.name)
+        pre, out_, g = call.input, call.output, call.grad
         pvar.append(float(pre.var()) if pre.numel() > 1 else float("nan"))
         avar.append(float(out_.var()) if out_.numel() > 1 else float("nan"))
         psq.append(float((pre ** 2).mean()))

@@ -45,7 +45,7 @@ from torch import nn
 
 from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn
-from reluthe.probes.capture import capture_activations
+from reluthe.probes.capture import capture_activations, check_model_batch
 
 __all__ = ["SparsityProfile", "sparsity_profile", "sparsity_stats", "stacked_forward",
            "stacked_sparsity"]
@@ -158,14 +158,7 @@ def sparsity_profile(model: nn.Module, x: torch.Tensor) -> SparsityProfile:
     [True, True]
     """
     func = "sparsity_profile"
-    if not isinstance(model, nn.Module):
-        raise InvalidInputError(f"The 'model' parameter of {func} must be a torch.nn.Module. "
-                                f"Got {type(model).__name__} instead.")
-    if not isinstance(x, torch.Tensor) or x.dim() < 1 or len(x) == 0:
-        raise InvalidInputError(f"The 'x' parameter of {func} must be a non-empty torch.Tensor "
-                                f"with a batch dimension. Got {type(x).__name__} instead.")
-    if x.is_floating_point() and not torch.isfinite(x).all():
-        raise InvalidInputError(f"The 'x' parameter of {func} must be finite; got NaN/inf.")
+    check_model_batch(model, x, func)
     with torch.random.fork_rng(devices=[]):
         caps = capture_activations(model, x)
     if not caps:
