@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from reluthe import data
+from reluthe._threads import single_threaded
 from reluthe.claims._arch_plot import ci_bars, new_figure, save
 from reluthe.claims._arch_stack import (
     MemberActivation,
     member_orders,
-    single_threaded,
     stacked_linear,
     train_stacked,
 )

@@ -19,8 +19,8 @@ import sympy as sp
 import torch
 
 from reluthe import data
+from reluthe._threads import single_threaded
 from reluthe.claims._arch_plot import new_figure, save
-from reluthe.claims._arch_stack import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.models import mlp
 from reluthe.stats import mean_ci

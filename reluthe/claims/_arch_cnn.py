@@ -22,13 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from reluthe import data
+from reluthe._threads import single_threaded
 from reluthe.claims._arch_plot import ci_bars, new_figure, save
 from reluthe.claims._arch_stack import (
     MemberActivation,
     from_grouped,
     grouped_conv,
     member_orders,
-    single_threaded,
     stacked_conv,
     stacked_linear,
     to_grouped,

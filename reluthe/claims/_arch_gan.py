@@ -23,8 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from reluthe._threads import single_threaded
 from reluthe.claims._arch_plot import ci_bars, new_figure, save
-from reluthe.claims._arch_stack import MemberActivation, single_threaded, stacked_linear
+from reluthe.claims._arch_stack import MemberActivation, stacked_linear
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.probes.architectures import mode_coverage, ring_centers
 from reluthe.stats import diff_ci, mean_ci

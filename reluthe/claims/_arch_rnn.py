@@ -32,11 +32,11 @@ import torch
 import torch.nn.functional as F
 
 from reluthe import data
+from reluthe._threads import single_threaded
 from reluthe.claims._arch_plot import ci_bars, new_figure, save
 from reluthe.claims._arch_stack import (
     MemberActivation,
     member_orders,
-    single_threaded,
     stacked_linear,
     train_stacked,
 )

@@ -16,7 +16,6 @@ cannot poison the others; its step of divergence is recorded.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -30,27 +29,7 @@ from reluthe.models import activation_fn, init_linear_
 from reluthe.train import batch_order
 
 __all__ = ["MemberActivation", "StackLog", "stacked_linear", "stacked_conv", "member_orders",
-           "train_stacked", "grouped_conv", "to_grouped", "from_grouped", "single_threaded"]
-
-
-def single_threaded(func: Callable) -> Callable:
-    """Run ``func`` with one torch intra-op thread, restoring the caller's setting afterwards.
-
-    The stacked models here are many small matmuls and convolutions that gain little from
-    intra-op threads; on a shared 2-core machine the threads' synchronisation made them up to
-    five times slower (measured: 60 s instead of 13 s CPU for the quick run of C07, C18–C21).
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return func(*args, **kwargs)
-        finally:
-            torch.set_num_threads(old)
-
-    return wrapper
+           "train_stacked", "grouped_conv", "to_grouped", "from_grouped"]
 
 
 class MemberActivation:

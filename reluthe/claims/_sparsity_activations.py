@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims._sparsity_common import (
     classify,
@@ -30,7 +31,6 @@ from reluthe.claims._sparsity_runs import (
     interventions_recipes,
     load,
     member_slice,
-    single_threaded,
 )
 from reluthe.probes.generalization import linear_probe
 from reluthe.probes.sparsity import stacked_forward, stacked_sparsity

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims._sparsity_common import (
     classify,
@@ -42,7 +43,6 @@ from reluthe.claims._sparsity_runs import (
     load,
     member_slice,
     shuffled,
-    single_threaded,
 )
 from reluthe.probes.sparsity import stacked_sparsity
 from reluthe.stats import diff_ci

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from reluthe import regions
+from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims._sparsity_common import (
     errbar,
@@ -35,7 +36,6 @@ from reluthe.claims._sparsity_runs import (
     load,
     member_slice,
     numpy_layers,
-    single_threaded,
 )
 from reluthe.probes.generalization import chord_segments, random_segments, region_density
 from reluthe.probes.sparsity import stacked_forward

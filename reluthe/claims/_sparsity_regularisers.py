@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims._sparsity_common import (
     classify,
@@ -31,7 +32,7 @@ from reluthe.claims._sparsity_common import (
     too_few,
 )
 from reluthe.claims._sparsity_protocol import MIN_SEEDS, protocol
-from reluthe.claims._sparsity_runs import init_weights, load, single_threaded
+from reluthe.claims._sparsity_runs import init_weights, load
 from reluthe.data import Dataset
 from reluthe.probes.generalization import ensemble_accuracy
 from reluthe.probes.sparsity import stacked_forward

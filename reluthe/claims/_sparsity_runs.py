@@ -10,7 +10,6 @@ are only read, by :func:`reluthe.probes.sparsity.stacked_forward` and friends).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 
@@ -23,34 +22,7 @@ from reluthe.models import mlp
 from reluthe.train import Recipe, TrainResult, train_mlps
 
 __all__ = ["load", "grid", "member_slice", "init_weights", "interventions", "leaky", "shuffled",
-           "early_relu", "interventions_recipes", "numpy_layers", "single_threaded"]
-
-
-def single_threaded(measure):
-    """Run ``measure`` with one torch intra-op thread, restoring the previous count after.
-
-    The batched models here are small (K × 128 × 100 matrices): measured on the 2-core reference
-    machine, a second thread made a 10-member mnist1d run 5-8 times *slower* whenever the other
-    core was busy, and never more than marginally faster. Claims run one after another, so the
-    temporary setting affects no other work.
-    """
-
-    @functools.wraps(measure)
-    def wrapper(ctx):
-        with _one_thread():
-            return measure(ctx)
-
-    return wrapper
-
-
-@contextlib.contextmanager
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
+           "early_relu", "interventions_recipes", "numpy_layers"]
 
 
 def _readonly(result: TrainResult) -> TrainResult:

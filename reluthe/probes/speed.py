@@ -28,13 +28,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from reluthe._threads import torch_threads
 from reluthe._validate import check_positive_int, check_seed
 from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn, mlp
@@ -94,17 +94,6 @@ class TimingResult:
             "ratio": {lab: {n: self.ratio(lab, n).to_dict() for n in self.names}
                       for lab in self.labels},
         }
-
-
-@contextmanager
-def _threads(n: int | None):
-    old = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(old)
 
 
 def _sync(device: torch.device) -> Callable[[], None]:
@@ -197,7 +186,7 @@ def time_activations(names: Sequence[str], sizes: Sequence[int] = (2**14, 2**17,
         for name in names:
             f = activation_fn(name)
             tasks[label, name] = (lambda f=f, x=x, g=g: torch.autograd.grad(f(x), x, g))
-    with _threads(threads if dev.type == "cpu" else None) as used:
+    with torch_threads(threads if dev.type == "cpu" else None) as used:
         secs = _interleaved(tasks, names, labels, repeats, number, seed, _sync(dev))
     return TimingResult(names, labels, secs, reference, str(dev), used, seed)
 
@@ -253,6 +242,6 @@ def time_training_steps(names: Sequence[str], widths: Sequence[int] = (40, 256, 
         tasks["step", name] = step
         tasks["activation", name] = (lambda f=f: torch.autograd.grad(f(h), h, gh))
     labels = ["step", "activation"]
-    with _threads(threads if dev.type == "cpu" else None) as used:
+    with torch_threads(threads if dev.type == "cpu" else None) as used:
         secs = _interleaved(tasks, names, labels, repeats, number, seed, _sync(dev))
     return TimingResult(names, labels, secs, reference, str(dev), used, seed)
