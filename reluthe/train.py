@@ -108,6 +108,8 @@ class TrainResult:
     weights : list of (W, b) torch tensors, W of shape (K, out, in), b (K, out), on the CPU
     time_s : float
         Wall-clock seconds of the training loop (evaluation included).
+    output_activation : str or None
+        The activation applied after the last layer (``None``: none).
     """
 
     widths: tuple[int, ...]
@@ -123,6 +125,7 @@ class TrainResult:
     test_acc: np.ndarray
     weights: list = field(repr=False)
     time_s: float = 0.0
+    output_activation: str | None = None
 
     @property
     def n_members(self) -> int:
@@ -133,7 +136,8 @@ class TrainResult:
         if not 0 <= k < self.n_members:
             raise InvalidInputError(f"Member index must be in [0, {self.n_members}). Got {k!r}.")
         net = mlp(list(self.widths), self.activation, "default", seed=0,
-                  activation_params=self.activation_params)
+                  activation_params=self.activation_params,
+                  output_activation=self.output_activation)
         linears = [m for m in net if isinstance(m, nn.Linear)]
         with torch.no_grad():
             for lin, (w, b) in zip(linears, self.weights):
@@ -148,11 +152,21 @@ class TrainResult:
             _, hs = _forward(self.weights, x.reshape(len(x), -1).float(), act, None, None)
         return hs
 
+    def outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs of every member on inputs ``x`` (after ``output_activation``): (K, N, out)."""
+        act = activation_fn(self.activation, **self.activation_params)
+        out_act = activation_fn(self.output_activation) if self.output_activation else None
+        with torch.no_grad():
+            out, _ = _forward(self.weights, x.reshape(len(x), -1).float(), act, None, None,
+                              out_act)
+        return out
+
     def to_dict(self) -> dict:
         """Summary (no weights): final metrics per member and the configuration."""
         return {
             "widths": list(self.widths), "activation": self.activation,
             "activation_params": dict(self.activation_params), "init": self.init,
+            "output_activation": self.output_activation,
             "seeds": list(self.seeds), "recipes": [r.to_dict() for r in self.recipes],
             "steps": self.steps.tolist(),
             "final_train_loss": self.train_loss[:, -1].tolist(),
@@ -175,8 +189,8 @@ def batch_order(n: int, batch_size: int, steps: int, seed: int) -> torch.Tensor:
     return torch.cat(perms).view(-1, batch_size)[:steps]
 
 
-def _forward(weights, x, act, drop_p, gen):
-    """x: (N, D) shared or (K, N, D). Returns logits (K, N, out) and hidden activations."""
+def _forward(weights, x, act, drop_p, gen, out_act=None):
+    """x: (N, D) shared or (K, N, D). Returns outputs (K, N, out) and hidden activations."""
     hs = []
     h = x
     last = len(weights) - 1
@@ -192,7 +206,7 @@ def _forward(weights, x, act, drop_p, gen):
                 keep = 1.0 - drop_p[:, None, None]
                 mask = torch.rand(h.shape, generator=gen, device=h.device) < keep
                 h = h * mask / keep
-    return h, hs
+    return (h if out_act is None else out_act(h)), hs
 
 
 def _loss(logits, y, n_classes):
@@ -207,11 +221,11 @@ def _loss(logits, y, n_classes):
     return -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1).mean(1)
 
 
-def _evaluate(weights, x, y, act, n_classes, chunk=8192):
+def _evaluate(weights, x, y, act, n_classes, out_act=None, chunk=8192):
     losses, correct = [], []
     with torch.no_grad():
         for s in range(0, len(x), chunk):
-            logits, _ = _forward(weights, x[s:s + chunk], act, None, None)
+            logits, _ = _forward(weights, x[s:s + chunk], act, None, None, out_act)
             yy = y[s:s + chunk]
             losses.append(_loss(logits, yy, n_classes) * len(yy))
             if n_classes is not None:
@@ -233,12 +247,42 @@ def _check_dataset(dataset: Dataset, func: str) -> None:
             raise InvalidInputError(f"Dataset {dataset.name!r} has NaN/inf values in {name}.")
 
 
+def _seeded_init(widths, activation, params, init, seeds) -> list:
+    """Stacked (W, b) of ``mlp(widths, ..., seed=s)`` for every member seed."""
+    nets = [mlp(list(widths), activation, init, seed=s, activation_params=params) for s in seeds]
+    linears = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
+    return [(torch.stack([lins[i].weight.detach() for lins in linears]),
+             torch.stack([lins[i].bias.detach() for lins in linears]))
+            for i in range(len(widths) - 1)]
+
+
+def _check_init_weights(weights, widths, k, func) -> list:
+    """Validate stacked starting weights against the architecture and member count."""
+    expected = [((k, b, a), (k, b)) for a, b in zip(widths[:-1], widths[1:])]
+    try:
+        pairs = [(torch.as_tensor(w, dtype=torch.float32).detach().clone(),
+                  torch.as_tensor(b, dtype=torch.float32).detach().clone()) for w, b in weights]
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"The 'init_weights' parameter of {func} must be a sequence of "
+                                f"(W, b) tensor pairs.") from exc
+    got = [(tuple(w.shape), tuple(b.shape)) for w, b in pairs]
+    if got != expected:
+        raise InvalidInputError(f"The 'init_weights' parameter of {func} must have shapes "
+                                f"{expected} for {k} members of widths {list(widths)}. "
+                                f"Got {got} instead.")
+    if not all(torch.isfinite(t).all() for pair in pairs for t in pair):
+        raise InvalidInputError(f"The 'init_weights' parameter of {func} must be finite. "
+                                f"Got NaN/inf values.")
+    return pairs
+
+
 def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
                recipes: Recipe | Sequence[Recipe] = Recipe(), activation: str = "relu",
                activation_params: dict | None = None, init: str = "default",
                device: str = "cpu", max_time_s: float | None = None,
                augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-               ) -> TrainResult:
+               init_weights: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None,
+               output_activation: str | None = None) -> TrainResult:
     """Train ``len(recipes) × len(seeds)`` MLPs of one shape as a single batched model.
 
     Parameters
@@ -261,6 +305,12 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
         matched in time rather than steps.
     augment : callable, optional
         ``augment(x_batch, generator) -> x_batch`` applied to each (K, B, D) training batch.
+    init_weights : sequence of (W, b), optional
+        Starting weights of all K members, stacked as in ``TrainResult.weights`` (e.g. those of
+        a pre-training run, for transfer); replaces the seeded init (the seeds still fix the
+        batch order; ``bias_shift`` is still added).
+    output_activation : str, optional
+        An activation applied after the last layer, in training and evaluation (claim C24).
 
     Returns
     -------
@@ -297,6 +347,7 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
                                 f"Got widths={list(widths)}.")
     params = dict(activation_params or {})
     act = activation_fn(activation, **params)
+    out_act = activation_fn(output_activation) if output_activation is not None else None
     if max_time_s is not None:
         check_positive_float(max_time_s, param="max_time_s", func=func)
 
@@ -306,15 +357,12 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     base = recipes[0]
     dev = torch.device(device)
 
-    nets = [mlp(list(widths), activation, init, seed=s, activation_params=params)
-            for s in member_seeds]
+    start_weights = (_check_init_weights(init_weights, widths, k, func) if init_weights is not None
+                     else _seeded_init(widths, activation, params, init, member_seeds))
     # All parameters live in one (K, P) buffer, a row per member: the optimiser is then a
     # handful of elementwise ops per step, with per-member hyper-parameters as (K, 1) columns.
     blocks = []
-    for i in range(len(widths) - 1):
-        lins = [[m for m in net if isinstance(m, nn.Linear)][i] for net in nets]
-        w = torch.stack([lin.weight.detach() for lin in lins])
-        b = torch.stack([lin.bias.detach() for lin in lins])
+    for i, (w, b) in enumerate(start_weights):
         if i < len(widths) - 2:
             b = b + torch.tensor([r.bias_shift for r in member_recipes])[:, None]
         blocks += [w, b]
@@ -349,8 +397,8 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
 
     def record(step):
         detached = unflatten(flat.detach())
-        trl, tra = _evaluate(detached, x_tr, y_tr, act, dataset.n_classes)
-        tel, tea = _evaluate(detached, x_te, y_te, act, dataset.n_classes)
+        trl, tra = _evaluate(detached, x_tr, y_tr, act, dataset.n_classes, out_act)
+        tel, tea = _evaluate(detached, x_te, y_te, act, dataset.n_classes, out_act)
         eval_steps.append(step)
         for key, val in zip(("trl", "tel", "tra", "tea"), (trl, tel, tra, tea)):
             curves[key].append(val)
@@ -365,7 +413,7 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
         yb = torch.index_select(y_tr, 0, idx.reshape(-1)).view(*idx.shape, *y_tr.shape[1:])
         if augment is not None:
             xb = augment(xb, gen)
-        logits, hs = _forward(unflatten(flat), xb, act, drop if use_drop else None, gen)
+        logits, hs = _forward(unflatten(flat), xb, act, drop if use_drop else None, gen, out_act)
         loss = _loss(logits, yb, dataset.n_classes)
         if use_l1:
             loss = loss + l1 * sum(h.abs().mean(dim=(1, 2)) for h in hs)
@@ -394,7 +442,7 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     arr = {key: np.stack(v, 1) for key, v in curves.items()}
     return TrainResult(widths, activation, params, init, member_seeds, member_recipes,
                        np.asarray(eval_steps), arr["trl"], arr["tel"], arr["tra"], arr["tea"],
-                       out, elapsed)
+                       out, elapsed, output_activation)
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from reluthe import data
 from reluthe.claims import registry
 from reluthe.claims._base import Context, Settings, Verdict
 from reluthe.claims._sparsity_protocol import MIN_SEEDS
-from reluthe.claims._sparsity_regularisers import _augment, train_stacked
-from reluthe.claims._sparsity_runs import grid, init_weights
+from reluthe.claims._sparsity_regularisers import _augment
+from reluthe.claims._sparsity_runs import grid
 from reluthe.claims.sparsity import CHECKS
-from reluthe.models import mlp
-from reluthe.train import Recipe, batch_order, fit
+from reluthe.train import batch_order
 
 IDS = ("C02", "C03", "C04", "C08", "C11", "C13", "C23", "C24")
 S, R, P, I = Verdict.SUPPORTED, Verdict.REFUTED, Verdict.PARTLY, Verdict.INCONCLUSIVE
@@ -84,20 +82,6 @@ def test_quick_c03_sparsity_at_init_is_about_half(quick):
 
 # ---------------------------------------------------------------------------------------------
 # the helpers the claims rely on
-
-
-def test_train_stacked_follows_fit_one_model_at_a_time():
-    ds = data.load("digits", seed=0)
-    recipe = Recipe(lr=2e-3, steps=15, eval_every=15)
-    widths = [64, 12, 10]
-    res = train_stacked(ds, init_weights(widths, "relu", [3, 4]), [3, 4], recipe,
-                        output_relu=[False, True])
-    for k, (seed, out) in enumerate(((3, None), (4, "relu"))):
-        ref = fit(mlp(widths, seed=seed, output_activation=out), ds, recipe, seed=seed).model
-        lins = [m for m in ref if isinstance(m, torch.nn.Linear)]
-        for (w, b), lin in zip(res["weights"], lins):
-            assert torch.allclose(w[k], lin.weight, atol=1e-5)
-            assert torch.allclose(b[k], lin.bias, atol=1e-5)
 
 
 def test_early_checkpoint_is_a_prefix_of_the_batch_order():

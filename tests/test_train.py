@@ -152,3 +152,36 @@ def test_member_model_reproduces_logits(ds):
     hidden = res.hidden(x)
     assert [tuple(h.shape) for h in hidden] == [(2, 50, 16), (2, 50, 16)]
     assert bool((hidden[0] >= 0).all())
+
+
+def test_output_activation_follows_fit_of_the_same_mlp():
+    ds = data.load("digits", seed=0)
+    recipe = Recipe(lr=2e-3, steps=15, eval_every=15)
+    widths = [64, 12, 10]
+    res = train_mlps(ds, widths, seeds=[3, 4], recipes=recipe, output_activation="relu")
+    assert (res.outputs(ds.x_test) >= 0).all()
+    for k, seed in enumerate((3, 4)):
+        net = models.mlp(widths, seed=seed, output_activation="relu")
+        ref = fit(net, ds, recipe, seed=seed).model
+        lins = [m for m in ref if isinstance(m, torch.nn.Linear)]
+        for (w, b), lin in zip(res.weights, lins):
+            assert torch.equal(w[k], lin.weight.detach()) and torch.equal(b[k], lin.bias.detach())
+        assert torch.equal(res.model(k)(ds.x_test), ref(ds.x_test))
+
+
+def test_init_weights_replace_the_seeded_init():
+    ds = data.load("digits", seed=0)
+    recipe = Recipe(steps=10, eval_every=10)
+    widths = [64, 12, 10]
+    seeded = train_mlps(ds, widths, seeds=[0, 1], recipes=Recipe(steps=1, lr=1e-30))
+    start = [(w.clone(), b.clone()) for w, b in seeded.weights]
+    a = train_mlps(ds, widths, seeds=[5, 6], recipes=recipe, init_weights=start)
+    b = train_mlps(ds, widths, seeds=[5, 6], recipes=recipe, init_weights=start)
+    assert all(torch.equal(x, y) for p, q in zip(a.weights, b.weights) for x, y in zip(p, q))
+    assert all(torch.equal(w, v) for (w, _), (v, _) in zip(start, seeded.weights))  # not mutated
+    with pytest.raises(InvalidInputError, match="init_weights"):
+        train_mlps(ds, widths, seeds=[5], recipes=recipe, init_weights=start)
+    bad = [(w.clone(), b.clone()) for w, b in start]
+    bad[0][0][0, 0, 0] = float("nan")
+    with pytest.raises(InvalidInputError, match="finite"):
+        train_mlps(ds, widths, seeds=[5, 6], recipes=recipe, init_weights=bad)

@@ -1,11 +1,9 @@
 """C23 (augmentation, regularisation, ensembling and transfer improve generalization, next to the
 effect of the activation choice) and C24 (ReLU on the output layer vs none).
 
-:func:`train_stacked` trains K MLPs from given stacked weights with ``torch.optim.Adam`` (Adam is
-elementwise, so one optimiser over stacked tensors is K independent optimisers) and the batch
-order of :func:`reluthe.train.batch_order`: member ``k`` follows
-``fit(mlp(widths, seed=seeds[k]), ...)``. It exists because :func:`reluthe.train.train_mlps`
-neither starts from given weights (transfer) nor applies an output activation (C24).
+Every model here trains with :func:`reluthe.train.train_mlps`: transfer starts from the
+pre-trained weights (``init_weights``), C24 puts ReLU after the last layer
+(``output_activation``); arms with the same seeds share init and batch order, so they are paired.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
@@ -32,72 +29,11 @@ from reluthe.claims._sparsity_common import (
     too_few,
 )
 from reluthe.claims._sparsity_protocol import MIN_SEEDS, protocol
-from reluthe.claims._sparsity_runs import init_weights, load
+from reluthe.claims._sparsity_runs import load
 from reluthe.data import Dataset
 from reluthe.probes.generalization import ensemble_accuracy
 from reluthe.probes.sparsity import stacked_forward
-from reluthe.train import Recipe, batch_order, train_mlps
-
-
-def _forward(weights, x, output_relu):
-    h = x
-    for i, (w, b) in enumerate(weights):
-        h = torch.baddbmm(b[:, None, :], h, w.transpose(1, 2)) if h.dim() == 3 else (
-            torch.matmul(h, w.transpose(1, 2)) + b[:, None, :])
-        if i < len(weights) - 1:
-            h = F.relu(h)
-    return torch.where(output_relu[:, None, None], F.relu(h), h)
-
-
-def _member_loss(out, y, n_classes):
-    k, n = out.shape[:2]
-    if n_classes is None:
-        return ((out - y) ** 2).reshape(k, n, -1).mean((1, 2))
-    return F.cross_entropy(out.reshape(k * n, -1), y.reshape(-1), reduction="none").view(
-        k, n).mean(1)
-
-
-def train_stacked(ds: Dataset, weights, seeds, recipe: Recipe, *, output_relu=None,
-                  device: str = "cpu") -> dict:
-    """Train K ReLU MLPs from stacked ``weights`` (Adam, no penalties); final metrics per member.
-
-    Returns a dict with ``weights`` (trained, CPU), ``train_acc``, ``test_acc``, ``train_mse``,
-    ``test_mse`` (arrays over members; accuracies NaN for regression, MSE NaN for
-    classification) and ``all_zero_test``: share of test inputs whose output is all zeros.
-    """
-    dev = torch.device(device)
-    params = [t.detach().clone().to(dev).requires_grad_() for pair in weights for t in pair]
-    pairs = [(params[i], params[i + 1]) for i in range(0, len(params), 2)]
-    k = len(seeds)
-    mask = torch.zeros(k, dtype=torch.bool) if output_relu is None else torch.as_tensor(
-        output_relu, dtype=torch.bool)
-    mask = mask.to(dev)
-    opt = torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay,
-                           foreach=False)
-    x, y = ds.x_train.to(dev), ds.y_train.to(dev)
-    orders = torch.stack([batch_order(len(x), recipe.batch_size, recipe.steps, s)
-                          for s in seeds], 1).to(dev)
-    for step in range(recipe.steps):
-        idx = orders[step]
-        loss = _member_loss(_forward(pairs, x[idx], mask), y[idx], ds.n_classes).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    out = {"weights": [(w.detach().cpu(), b.detach().cpu()) for w, b in pairs]}
-    with torch.no_grad():
-        for split, (xs, ys) in {"train": (x, y), "test": (ds.x_test.to(dev),
-                                                        ds.y_test.to(dev))}.items():
-            o = _forward(pairs, xs, mask)
-            if ds.n_classes is None:
-                out[f"{split}_mse"] = ((o - ys) ** 2).mean((1, 2)).cpu().numpy()
-                out[f"{split}_acc"] = np.full(k, np.nan)
-            else:
-                out[f"{split}_acc"] = (o.argmax(-1) == ys).double().mean(1).cpu().numpy()
-                out[f"{split}_mse"] = np.full(k, np.nan)
-            if split == "test":
-                out["all_zero_test"] = (o == 0).all(-1).double().mean(1).cpu().numpy()
-    return out
-
+from reluthe.train import Recipe, train_mlps
 
 # ---------------------------------------------------------------------------------------------
 # C24: relu on the output layer
@@ -126,20 +62,17 @@ def measure_c24(ctx: Context) -> dict:
         ctx.log(f"C24: {task}")
         ds = load(name, ctx.seed)
         widths = [ds.input_dim, *p.hidden, ds.n_classes or ds.y_train.shape[1]]
-        w0 = init_weights(widths, "relu", seeds + seeds)
         recipe = Recipe(lr=p.recipe("mnist1d", "adam").lr, steps=steps, eval_every=steps)
-        res = train_stacked(ds, w0, seeds + seeds, recipe,
-                            output_relu=[False] * len(seeds) + [True] * len(seeds),
-                            device=ctx.device)
-        n = len(seeds)
-        metric = "acc" if ds.n_classes else "mse"
-        out[task] = {"dataset": name, "widths": widths, "steps": steps,
-                     "none": {"test": res[f"test_{metric}"][:n].tolist(),
-                              "train": res[f"train_{metric}"][:n].tolist(),
-                              "all_zero_test": res["all_zero_test"][:n].tolist()},
-                     "relu": {"test": res[f"test_{metric}"][n:].tolist(),
-                              "train": res[f"train_{metric}"][n:].tolist(),
-                              "all_zero_test": res["all_zero_test"][n:].tolist()}}
+        out[task] = {"dataset": name, "widths": widths, "steps": steps}
+        for arm, output_activation in (("none", None), ("relu", "relu")):
+            res = train_mlps(ds, widths, seeds=seeds, recipes=recipe, device=ctx.device,
+                             output_activation=output_activation)
+            # the test loss is the MSE for regression; accuracy is what C24 compares otherwise
+            test, train = ((res.test_acc, res.train_acc) if ds.n_classes else
+                           (res.test_loss, res.train_loss))
+            zeros = (res.outputs(ds.x_test) == 0).all(-1).double().mean(1)
+            out[task][arm] = {"test": test[:, -1].tolist(), "train": train[:, -1].tolist(),
+                              "all_zero_test": zeros.tolist()}
         if ds.n_classes is None:
             yt = ds.y_test.double()
             out[task]["negative_target_share"] = float((yt < 0).double().mean())
@@ -279,9 +212,10 @@ def measure_c23(ctx: Context) -> dict:
     big = load("mnist1d", ctx.seed + 1, num_samples=p.pretrain_samples)
     pre = train_mlps(big, widths, seeds=seeds, recipes=dataclasses.replace(
         base, steps=p.pretrain_steps, eval_every=p.pretrain_steps), device=dev)
-    ft = train_stacked(ds, pre.weights, seeds, dataclasses.replace(base, steps=p.finetune_steps),
-                       device=dev)
-    effects["transfer"] = ft["test_acc"].tolist()
+    ft = train_mlps(ds, widths, seeds=seeds, device=dev, init_weights=pre.weights,
+                    recipes=dataclasses.replace(base, steps=p.finetune_steps,
+                                                eval_every=p.finetune_steps))
+    effects["transfer"] = ft.test_acc[:, -1].tolist()
     activations = {}
     for act in p.activations:
         if act == "relu":
