@@ -313,10 +313,20 @@ def decide_c10(m: dict) -> Outcome:
     if a_all and s_any:
         return Outcome(Verdict.SUPPORTED, key, evidence, text)
     if nil and not a_all:
+        excluded = [a for a in others if compare(Estimate(**per[a]["speed_contribution"]),
+                                                 ACC_MARGIN) == "greater"]
+        note = ("" if not excluded else
+                " Borderline: against " + ", ".join(
+                    f"{a} (step-time ratio {Estimate(**per[a]['step_time_ratio'])})"
+                    for a in excluded)
+                + f" matching time instead of steps does shift the comparison, but the step "
+                f"is not measurably more than {SLOWER:g}× relu's, so the rule does not count "
+                "it; this verdict can move to partly supported on a run where that ratio clears "
+                "the margin.")
         return Outcome(Verdict.REFUTED, key, evidence,
-                       text + " ReLU is not the best under a matched wall-clock budget, and its "
-                       "cheaper arithmetic buys no measurable accuracy: where relu is ahead it is "
-                       "as far ahead at matched steps.")
+                       text + " ReLU is not the best under a matched wall-clock budget, and "
+                       f"for no activation is relu's step both measurably cheaper (step-time "
+                       f"ratio CI above {SLOWER:g}) and worth accuracy at matched time." + note)
     if a_all or s_any:
         return Outcome(Verdict.PARTLY, key, evidence, text + (
             " ReLU is best under the budget, but not because it is cheaper: the advantage is "
