@@ -86,21 +86,7 @@ def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
 
 def face_points(sub: Subdivision) -> list[np.ndarray]:
     """A point in the relative interior of every face, per level (mean of its facets' points)."""
-    d = sub.d
-    pts = [sub.X[: sub.V]]
-    if d >= 1:
-        ev = sub.edges
-        pts.append(0.5 * (pts[0][ev[:, 0]] + pts[0][ev[:, 1]]))
-    for k in range(2, d + 1):
-        M = sub.M[k]
-        F = sub.inc_f[k][:M]
-        B = sub.inc_b[k][:M]
-        n = sub.N[k]
-        cnt = np.bincount(F, minlength=n).astype(np.float64)
-        acc = np.stack([np.bincount(F, weights=pts[k - 1][B, j], minlength=n)
-                        for j in range(d)], axis=1)
-        pts.append(acc / cnt[:, None])
-    return pts
+    return face_values(sub, sub.X[: sub.V])
 
 
 def face_values(sub: Subdivision, values: np.ndarray) -> list[np.ndarray]:
