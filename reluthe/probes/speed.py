@@ -2,10 +2,12 @@
 
 Timings on a shared machine drift (other processes, frequency scaling), so every function here
 measures all candidates *interleaved*: each repeat times every activation once, in a freshly
-shuffled (seeded) order, and each measurement is the median of ``number`` individually timed
+shuffled (seeded) order, and each measurement is the minimum of ``number`` individually timed
 calls after a warm-up call. A ratio to the reference activation is formed within each repeat
-(both measured within moments of each other) and summarised over repeats as a geometric mean
-with a t interval on the log scale, so a slow spell shifts both arms of a ratio alike.
+(both measured within moments of each other), so a slow spell shifts both arms of a ratio
+alike, and summarised over repeats as the median ratio with a distribution-free
+order-statistic interval (:func:`reluthe.stats.median_ratio_ci`): a repeat hit by another process
+is an outlier that a mean and its t interval would follow, and the median does not.
 
 * :func:`time_activations`: forward + backward of ``f(x)`` alone, for tensors of several sizes;
 * :func:`time_training_steps`: one full training step (forward, cross-entropy, backward, Adam)
@@ -25,7 +27,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from reluthe._threads import torch_threads
 from reluthe._validate import check_positive_int, check_seed
 from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn, mlp
-from reluthe.stats import Estimate, mean_ci
+from reluthe.stats import Estimate, median_ratio_ci
 
 __all__ = ["TimingResult", "time_activations", "time_training_steps"]
 
@@ -54,7 +55,7 @@ class TimingResult:
     labels : list of str
         What was timed (rows), e.g. ``"n=65536"`` or ``"step"``.
     seconds : np.ndarray, shape (repeats, len(labels), len(names))
-        Median seconds per call of each measurement.
+        Seconds per call of each measurement (the minimum of ``number`` timed calls).
     reference : str
         The activation ratios are taken to.
     device : str
@@ -71,15 +72,11 @@ class TimingResult:
     seed: int
 
     def ratio(self, label: str, name: str) -> Estimate:
-        """Time of ``name`` / time of the reference under ``label``: geometric mean over repeats
-        of the per-repeat ratios, with a 95 % t interval on the log scale."""
+        """Time of ``name`` / time of the reference under ``label``: the median over repeats of
+        the per-repeat ratios, with a 95 % order-statistic interval (none below 6 repeats)."""
         i, j, r = (self.labels.index(label), self.names.index(name),
                    self.names.index(self.reference))
-        logs = np.log(self.seconds[:, i, j]) - np.log(self.seconds[:, i, r])
-        e = mean_ci(logs)
-        low, high = ((None, None) if not e.has_ci
-                     else (float(math.exp(e.low)), float(math.exp(e.high))))
-        return Estimate(float(math.exp(e.value)), low, high, e.n, e.confidence, "t on log ratio")
+        return median_ratio_ci(np.log(self.seconds[:, i, j]) - np.log(self.seconds[:, i, r]))
 
     def to_dict(self) -> dict:
         """JSON-ready: the raw seconds (repeat × label × name), medians, ratios, settings."""
@@ -102,7 +99,7 @@ def _sync(device: torch.device) -> Callable[[], None]:
     return lambda: None
 
 
-def _median_time(fn: Callable[[], object], number: int, sync) -> float:
+def _min_time(fn: Callable[[], object], number: int, sync) -> float:
     fn()  # warm-up
     times = []
     for _ in range(number):
@@ -121,7 +118,7 @@ def _interleaved(tasks: dict, names: list, labels: list, repeats: int, number: i
     for r in range(repeats):
         for i, label in enumerate(labels):
             for j in rng.permutation(len(names)):
-                out[r, i, j] = _median_time(tasks[label, names[j]], number, sync)
+                out[r, i, j] = _min_time(tasks[label, names[j]], number, sync)
     return out
 
 
@@ -155,7 +152,8 @@ def time_activations(names: Sequence[str], sizes: Sequence[int] = (2**14, 2**17,
     sizes : sequence of int
         Numbers of elements.
     repeats, number : int
-        Interleaved repeats, and timed calls per measurement (median taken).
+        Interleaved repeats (at least 6 for an interval), and timed calls per measurement
+        (the minimum is taken).
     reference : str
         The activation ratios are taken to.
     device : str
