@@ -98,7 +98,9 @@ class TrainResult:
 
     Attributes
     ----------
-    widths, activation, init : the shared architecture
+    widths, activation : the shared architecture
+    init : str or tuple of str
+        The init scheme of all members, or one per recipe (see :attr:`member_inits`).
     seeds : tuple of int, one per member
     recipes : tuple of Recipe, one per member
     steps : np.ndarray, shape (T,)
@@ -110,12 +112,18 @@ class TrainResult:
         Wall-clock seconds of the training loop (evaluation included).
     output_activation : str or None
         The activation applied after the last layer (``None``: none).
+    train_time_s : float
+        The part of ``time_s`` spent in training steps (evaluation excluded).
+    train_cpu_s : float
+        CPU seconds of this process in training steps (evaluation excluded): unlike wall-clock
+        time, not stretched by other processes, so the last step over it is a throughput for
+        budgets of compute (with one torch thread, the time of an otherwise idle core).
     """
 
     widths: tuple[int, ...]
     activation: str
     activation_params: dict
-    init: str
+    init: str | tuple[str, ...]
     seeds: tuple[int, ...]
     recipes: tuple[Recipe, ...]
     steps: np.ndarray
@@ -126,10 +134,20 @@ class TrainResult:
     weights: list = field(repr=False)
     time_s: float = 0.0
     output_activation: str | None = None
+    train_time_s: float = 0.0
+    train_cpu_s: float = 0.0
 
     @property
     def n_members(self) -> int:
         return len(self.seeds)
+
+    @property
+    def member_inits(self) -> tuple[str, ...]:
+        """The init scheme of each member (``init`` repeated, or ``init[r]`` for recipe r)."""
+        if isinstance(self.init, str):
+            return (self.init,) * self.n_members
+        per_recipe = len(self.seeds) // len(self.init)
+        return tuple(i for i in self.init for _ in range(per_recipe))
 
     def model(self, k: int) -> nn.Sequential:
         """Member ``k`` as a standalone ``nn.Sequential`` (a copy; float32, CPU)."""
@@ -165,7 +183,8 @@ class TrainResult:
         """Summary (no weights): final metrics per member and the configuration."""
         return {
             "widths": list(self.widths), "activation": self.activation,
-            "activation_params": dict(self.activation_params), "init": self.init,
+            "activation_params": dict(self.activation_params),
+            "init": self.init if isinstance(self.init, str) else list(self.init),
             "output_activation": self.output_activation,
             "seeds": list(self.seeds), "recipes": [r.to_dict() for r in self.recipes],
             "steps": self.steps.tolist(),
@@ -173,7 +192,8 @@ class TrainResult:
             "final_test_loss": self.test_loss[:, -1].tolist(),
             "final_train_acc": self.train_acc[:, -1].tolist(),
             "final_test_acc": self.test_acc[:, -1].tolist(),
-            "time_s": self.time_s,
+            "time_s": self.time_s, "train_time_s": self.train_time_s,
+            "train_cpu_s": self.train_cpu_s,
         }
 
 
@@ -247,9 +267,10 @@ def _check_dataset(dataset: Dataset, func: str) -> None:
             raise InvalidInputError(f"Dataset {dataset.name!r} has NaN/inf values in {name}.")
 
 
-def _seeded_init(widths, activation, params, init, seeds) -> list:
-    """Stacked (W, b) of ``mlp(widths, ..., seed=s)`` for every member seed."""
-    nets = [mlp(list(widths), activation, init, seed=s, activation_params=params) for s in seeds]
+def _seeded_init(widths, activation, params, inits, seeds) -> list:
+    """Stacked (W, b) of ``mlp(widths, ..., init=i, seed=s)`` for every member's (i, s)."""
+    nets = [mlp(list(widths), activation, i, seed=s, activation_params=params)
+            for i, s in zip(inits, seeds)]
     linears = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
     return [(torch.stack([lins[i].weight.detach() for lins in linears]),
              torch.stack([lins[i].bias.detach() for lins in linears]))
@@ -278,7 +299,7 @@ def _check_init_weights(weights, widths, k, func) -> list:
 
 def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
                recipes: Recipe | Sequence[Recipe] = Recipe(), activation: str = "relu",
-               activation_params: dict | None = None, init: str = "default",
+               activation_params: dict | None = None, init: str | Sequence[str] = "default",
                device: str = "cpu", max_time_s: float | None = None,
                augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
                init_weights: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None,
@@ -296,8 +317,12 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
         and ``seeds[s]``. The seed fixes the init and the batch order.
     recipes : Recipe or sequence of Recipe
         Per-member hyper-parameters. All must share optimizer, batch_size, steps and eval_every.
-    activation, activation_params, init :
+    activation, activation_params :
         As in :func:`reluthe.models.mlp`.
+    init : str or sequence of str
+        Init scheme (as in :func:`reluthe.models.mlp`) of every member, or one per recipe:
+        member ``r * len(seeds) + s`` then starts from ``mlp(..., init=init[r], seed=seeds[s])``,
+        so several inits train in one batched run (pass the same Recipe once per init).
     device : str
         "cpu" or "cuda".
     max_time_s : float, optional
@@ -350,15 +375,22 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     out_act = activation_fn(output_activation) if output_activation is not None else None
     if max_time_s is not None:
         check_positive_float(max_time_s, param="max_time_s", func=func)
+    if not isinstance(init, str):
+        init = tuple(init)
+        if len(init) != len(recipes) or not all(isinstance(i, str) for i in init):
+            raise InvalidInputError(f"The 'init' parameter of {func} must be an init name or one "
+                                    f"name per recipe ({len(recipes)}). Got {list(init)!r}.")
 
     member_seeds = tuple(s for _ in recipes for s in seeds)
     member_recipes = tuple(r for r in recipes for _ in seeds)
+    member_inits = (init,) * len(member_seeds) if isinstance(init, str) else tuple(
+        i for i in init for _ in seeds)
     k = len(member_seeds)
     base = recipes[0]
     dev = torch.device(device)
 
     start_weights = (_check_init_weights(init_weights, widths, k, func) if init_weights is not None
-                     else _seeded_init(widths, activation, params, init, member_seeds))
+                     else _seeded_init(widths, activation, params, member_inits, member_seeds))
     # All parameters live in one (K, P) buffer, a row per member: the optimiser is then a
     # handful of elementwise ops per step, with per-member hyper-parameters as (K, 1) columns.
     blocks = []
@@ -394,18 +426,23 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     gen = torch.Generator(device=dev).manual_seed(member_seeds[0] + 2 * _BATCH_SEED_OFFSET)
 
     eval_steps, curves = [], {"trl": [], "tel": [], "tra": [], "tea": []}
+    eval_s = [0.0, 0.0]  # wall and CPU seconds spent evaluating inside the timed loop
 
     def record(step):
+        t0, c0 = time.perf_counter(), time.process_time()
         detached = unflatten(flat.detach())
         trl, tra = _evaluate(detached, x_tr, y_tr, act, dataset.n_classes, out_act)
         tel, tea = _evaluate(detached, x_te, y_te, act, dataset.n_classes, out_act)
         eval_steps.append(step)
         for key, val in zip(("trl", "tel", "tra", "tea"), (trl, tel, tra, tea)):
             curves[key].append(val)
+        eval_s[0] += time.perf_counter() - t0
+        eval_s[1] += time.process_time() - c0
 
     record(0)
+    eval_s[:] = [0.0, 0.0]
     beta1, beta2, eps = 0.9, 0.999, 1e-8
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     step = 0
     for step in range(1, base.steps + 1):
         idx = orders[step - 1]
@@ -437,12 +474,12 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
             if eval_steps[-1] != step:
                 record(step)
             break
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     out = [(w.cpu().clone(), b.cpu().clone()) for w, b in unflatten(flat.detach())]
     arr = {key: np.stack(v, 1) for key, v in curves.items()}
     return TrainResult(widths, activation, params, init, member_seeds, member_recipes,
                        np.asarray(eval_steps), arr["trl"], arr["tel"], arr["tra"], arr["tea"],
-                       out, elapsed, output_activation)
+                       out, elapsed, output_activation, elapsed - eval_s[0], cpu - eval_s[1])
 
 
 @dataclass(frozen=True)

@@ -185,3 +185,25 @@ def test_init_weights_replace_the_seeded_init():
     bad[0][0][0, 0, 0] = float("nan")
     with pytest.raises(InvalidInputError, match="finite"):
         train_mlps(ds, widths, seeds=[5, 6], recipes=recipe, init_weights=bad)
+
+
+def test_one_init_per_recipe_equals_separate_runs():
+    ds = data.load("digits", seed=0)
+    widths = [64, 16, 16, 10]
+    recipe = Recipe(optimizer="sgd", lr=0.05, momentum=0.9, steps=20, eval_every=10)
+    inits = ("default", "he", "xavier")
+    both = train_mlps(ds, widths, seeds=[3, 4], recipes=[recipe] * 3, init=inits)
+    assert both.member_inits == ("default",) * 2 + ("he",) * 2 + ("xavier",) * 2
+    assert both.to_dict()["init"] == list(inits)
+    assert 0 < both.train_time_s < both.time_s  # evaluation (3 times) excluded
+    assert 0 < both.train_cpu_s
+    for r, init in enumerate(inits):
+        alone = train_mlps(ds, widths, seeds=[3, 4], recipes=recipe, init=init)
+        assert alone.member_inits == (init, init)
+        assert np.array_equal(both.test_acc[2 * r:2 * r + 2], alone.test_acc)
+        for (w, b), (v, c) in zip(both.weights, alone.weights):
+            assert torch.equal(w[2 * r:2 * r + 2], v) and torch.equal(b[2 * r:2 * r + 2], c)
+    with pytest.raises(InvalidInputError, match="one name per recipe"):
+        train_mlps(ds, widths, seeds=[3], recipes=recipe, init=("he", "xavier"))
+    with pytest.raises(InvalidInputError, match="init"):
+        train_mlps(ds, widths, seeds=[3], recipes=recipe, init="glorious")
