@@ -262,6 +262,7 @@ def run_record(runs: Sequence[ClaimRun], *, settings: Settings, jobs: int, backe
         "reluthe_version": __version__,
         "seed": settings.seed,
         "quick": settings.quick,
+        "full": settings.full,
         "device": settings.device,
         "jobs": jobs,
         "backend": backend,

@@ -282,7 +282,9 @@ def _verdict_table(claims: list[dict]) -> list[str]:
 def _provenance(run: dict) -> list[str]:
     env = run.get("environment") or {}
     quick = run.get("quick")
-    protocol = "quick (small versions, not evidence)" if quick else "full protocol"
+    protocol = ("quick (small versions, not evidence)" if quick else
+                "full protocol with the full-size grids (--full)" if run.get("full") else
+                "full protocol")
     lines = [f"- reluthe {run.get('reluthe_version', '?')}, code version "
              f"`{str(run.get('code_version', '?'))[:12]}`",
              f"- settings: seed {run.get('seed', '?')}, {protocol}, device "

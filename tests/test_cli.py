@@ -121,7 +121,7 @@ def test_json_schema(fakes, tmp_path, capsys):
     for key, kind in types.items():
         assert isinstance(rec[key], kind), key
     assert rec["reluthe_version"] == reluthe.__version__
-    assert rec["seed"] == 3 and rec["quick"] is True
+    assert rec["seed"] == 3 and rec["quick"] is True and rec["full"] is False
     env = rec["environment"]
     for key, kind in {"python": str, "torch": str, "numpy": str, "platform": str, "device": str,
                       "cpu_count": int, "torch_threads": int}.items():
@@ -152,6 +152,7 @@ def test_json_schema(fakes, tmp_path, capsys):
     (["--device", "tpu"], "invalid choice: 'tpu'"),
     (["--backend", "nope"], "unknown joblib backend 'nope'"),
     (["--figures-only", "--no-cache"], "cannot be combined"),
+    (["--quick", "--full"], "argument --full: not allowed with argument --quick"),
 ])
 def test_usage_errors_exit_2(fakes, tmp_path, capsys, args, reason):
     fakes.add("C01")
@@ -159,6 +160,14 @@ def test_usage_errors_exit_2(fakes, tmp_path, capsys, args, reason):
     err = capsys.readouterr().err
     assert reason in err and err.startswith("usage:")
     assert fakes.calls == Counter() and not (tmp_path / "out").exists()
+
+
+def test_full_reaches_the_measurements_and_the_report(fakes, tmp_path):
+    seen = []
+    fakes.add("C01", measure=lambda ctx: seen.append((ctx.quick, ctx.full)) or {"x": 1})
+    assert run(tmp_path, "--full") == 0
+    assert seen == [(False, True)] and record(tmp_path)["full"] is True
+    assert "full-size grids (--full)" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_cuda_unavailable_is_a_usage_error(fakes, tmp_path, capsys):

@@ -102,7 +102,18 @@ def test_c09_rule(quick):
     assert out.evidence["dead_network_formula"]["formula_inside_interval"] >= 3
     deep = max(m["config"]["depths"])
     assert _set_acc(m, lambda r: 0.6 if r["activation"] == "relu" else 0.1) == Verdict.SUPPORTED
-    assert _set_acc(m, lambda r: 0.1) == Verdict.REFUTED
+    assert _set_acc(m, lambda r: 0.1 if r["activation"] == "relu" else 0.6) == Verdict.REFUTED
+    assert _set_acc(m, lambda r: 0.1) == Verdict.INCONCLUSIVE  # nothing learns: budget too small
+    # nothing learns at the deepest depth: the rule is judged at the deepest learnable one
+    mm = copy.deepcopy(m)
+    for r in mm["runs"]:
+        r["test_acc"] = [(0.6 if r["depth"] < deep else 0.1) + 0.003 * k
+                         for k in range(len(r["test_acc"]))]
+    out = gradients.CHECKS["C09"].decide(mm)
+    shallow = min(m["config"]["depths"])
+    assert out.evidence["judged_depth"] == shallow < deep == out.evidence["deepest_depth"]
+    assert set(out.evidence["reach"].values()) == {shallow}
+    assert f"judged at depth {shallow}" in out.explanation
     assert _set_acc(m, lambda r: 0.6 if r["activation"] == "relu" and r["init"] == "he"
                     or r["depth"] < deep else 0.1) == Verdict.PARTLY
 

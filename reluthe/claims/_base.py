@@ -39,13 +39,20 @@ class Verdict(str, enum.Enum):
 class Settings:
     """Run settings that change measurements; all of them enter the cache key.
 
-    ``quick`` runs small versions of every experiment (seconds, for tests); the default is the full
-    protocol. ``seed`` is the base seed from which every experiment derives its seeds.
+    ``quick`` runs small versions of every experiment (seconds, for tests); the default is the
+    full protocol; ``full`` runs the full-size grids where the default reduces one for time (the
+    claims whose rule says so; the others measure as by default). ``seed`` is the base seed from
+    which every experiment derives its seeds.
     """
 
     quick: bool = False
     seed: int = 0
     device: str = "cpu"
+    full: bool = False
+
+    def __post_init__(self):
+        if self.quick and self.full:
+            raise ValueError("Settings: quick and full exclude each other")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +74,10 @@ class Context:
     @property
     def quick(self) -> bool:
         return self.settings.quick
+
+    @property
+    def full(self) -> bool:
+        return self.settings.full
 
     @property
     def seed(self) -> int:

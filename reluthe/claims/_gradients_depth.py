@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reluthe._threads import single_threaded
 from reluthe.claims._base import Outcome, Verdict
 from reluthe.claims._gradients_common import CHANCE, est, mnist1d, pct, style
 from reluthe.stats import compare, paired_diff_ci
@@ -22,55 +23,66 @@ FAILS = CHANCE + 0.05  # CI upper bound below this: it stayed at chance
 MARGIN = 0.02  # accuracy difference that counts
 
 
-def _config(quick: bool) -> dict:
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid")
+INITS = ("default", "he", "xavier")
+
+
+def _config(quick: bool, full: bool = False) -> dict:
     if quick:
-        return {"grid": [("relu", "default"), ("relu", "he"), ("sigmoid", "default"),
-                         ("sigmoid", "he")],
+        return {"activations": ["relu", "sigmoid"], "inits": ["default", "he"],
                 "depths": [2, 4], "width": 16, "seeds": 3, "steps": 60, "lr": 0.05,
                 "mc_widths": [2, 3], "mc_depths": [1, 4], "mc_trials": 4000,
                 "dying_width": 16, "dying_steps": 30, "dying_lrs": [1e-3, 5e-2]}
-    grid = [(a, i) for a in ("relu", "tanh", "sigmoid") for i in ("default", "he", "xavier")]
-    grid += [(a, "he") for a in ("leaky_relu", "elu", "gelu")]
-    return {"grid": grid, "depths": [2, 8, 16], "width": 48, "seeds": 5, "steps": 200,
-            "lr": 0.05, "mc_widths": [2, 3, 4], "mc_depths": [1, 2, 4, 8, 16],
-            "mc_trials": 20000, "dying_width": 48, "dying_steps": 200,
-            "dying_lrs": [1e-3, 1e-2, 5e-2]}
+    return {"activations": list(ACTIVATIONS), "inits": list(INITS),
+            "depths": [2, 4, 8, 16, 32], "width": 128 if full else 48, "seeds": 5,
+            "steps": 1000 if full else 200, "lr": 0.05, "mc_widths": [2, 3, 4],
+            "mc_depths": [1, 2, 4, 8, 16], "mc_trials": 20000, "dying_width": 48,
+            "dying_steps": 200, "dying_lrs": [1e-3, 1e-2, 5e-2]}
 
 
-def _train_unit(item: dict) -> dict:
+@single_threaded
+def _train_unit(item: dict) -> list[dict]:
+    """One activation at one depth: every init × seed as one batched run; a record per init."""
     from reluthe.models import mlp
     from reluthe.probes.dead import dead_unit_share
     from reluthe.train import Recipe, train_mlps
 
-    ds, depth, width = item["ds"], item["depth"], item["width"]
+    ds, depth, width, seeds, inits = (item["ds"], item["depth"], item["width"], item["seeds"],
+                                      item["inits"])
     widths = [ds.input_dim] + [width] * depth + [ds.n_classes]
     recipe = Recipe(optimizer="sgd", lr=item["lr"], momentum=0.9, batch_size=128,
                     steps=item["steps"], eval_every=item["steps"])
-    res = train_mlps(ds, widths, seeds=item["seeds"], recipes=recipe, activation=item["act"],
-                     init=item["init"])
+    res = train_mlps(ds, widths, seeds=seeds, recipes=[recipe] * len(inits),
+                     activation=item["act"], init=inits)
     x = ds.x_train.reshape(len(ds.x_train), -1)
-    born = [float(dead_unit_share(mlp(widths, item["act"], item["init"], seed=s), x).mean())
-            for s in item["seeds"]]
     hidden = res.hidden(x)
     died = [float(np.mean([(h[k] == 0).all(0).double().mean().item() for h in hidden]))
-            for k in range(len(item["seeds"]))]
-    return {"activation": item["act"], "init": item["init"], "depth": depth,
-            "seeds": list(item["seeds"]), "test_acc": res.test_acc[:, -1].tolist(),
-            "train_loss": res.train_loss[:, -1].tolist(), "dead_init": born,
-            "dead_final": died, "time_s": res.time_s}
+            for k in range(res.n_members)]
+    out = []
+    for r, init in enumerate(inits):
+        ks = range(r * len(seeds), (r + 1) * len(seeds))
+        born = [float(dead_unit_share(mlp(widths, item["act"], init, seed=s), x).mean())
+                for s in seeds]
+        out.append({"activation": item["act"], "init": init, "depth": depth,
+                    "seeds": list(seeds), "test_acc": res.test_acc[ks, -1].tolist(),
+                    "train_loss": res.train_loss[ks, -1].tolist(), "dead_init": born,
+                    "dead_final": [died[k] for k in ks],
+                    "time_s": res.time_s / len(inits)})
+    return out
 
 
 def measure_c09(ctx) -> dict:
     from reluthe.probes.dead import dead_network_mc, dying_units
 
-    cfg = _config(ctx.quick)
+    cfg = _config(ctx.quick, ctx.full)
     ds = mnist1d(ctx)
     seeds = [ctx.seed + i for i in range(cfg["seeds"])]
-    items = [{"ds": ds, "act": a, "init": i, "depth": d, "width": cfg["width"], "seeds": seeds,
-              "steps": cfg["steps"], "lr": cfg["lr"]}
-             for a, i in cfg["grid"] for d in cfg["depths"]]
-    ctx.log(f"C09: {len(items)} batched trainings of {len(seeds)} seeds")
-    runs = ctx.map(_train_unit, items)
+    items = [{"ds": ds, "act": a, "inits": cfg["inits"], "depth": d, "width": cfg["width"],
+              "seeds": seeds, "steps": cfg["steps"], "lr": cfg["lr"]}
+             for a in cfg["activations"] for d in cfg["depths"]]
+    ctx.log(f"C09: {len(items)} batched trainings of {len(cfg['inits'])} inits × "
+            f"{len(seeds)} seeds")
+    runs = [r for unit in ctx.map(_train_unit, items) for r in unit]
     cells = [(n, L) for n in cfg["mc_widths"] for L in cfg["mc_depths"]]
     mc = [dead_network_mc(n, L, n_trials=cfg["mc_trials"], seed=ctx.seed + k,
                           confidence=1 - 0.05 / len(cells)).to_dict()
@@ -82,7 +94,7 @@ def measure_c09(ctx) -> dict:
     dying = dying_units(ds, [ds.input_dim, cfg["dying_width"], cfg["dying_width"], 10],
                         lrs=cfg["dying_lrs"], seeds=seeds, optimizer="adam",
                         steps=cfg["dying_steps"])
-    grid = [list(g) for g in cfg["grid"]]
+    grid = [[a, i] for a in cfg["activations"] for i in cfg["inits"]]
     return {"config": {**cfg, "grid": grid}, "base_seed": ctx.seed, "dataset": "mnist1d",
             "recipe": {"optimizer": "sgd", "momentum": 0.9, "lr": cfg["lr"], "batch_size": 128,
                        "steps": cfg["steps"]},
@@ -91,23 +103,26 @@ def measure_c09(ctx) -> dict:
 
 
 RULE_C09 = (
-    "Trainability: MLPs of width 48 and depth {2, 8, 16} hidden layers trained on MNIST-1D with "
-    "SGD (momentum 0.9, lr 0.05, batch 128, 200 steps) for relu, tanh and sigmoid under the "
-    "torch default, He and Xavier inits (leaky_relu, elu, gelu under He; a reduced grid of the "
-    "issue's 5 depths × 6 activations × 3 inits, for the time budget), 5 seeds each. At the "
-    f"deepest depth relu 'trains' under an init when its test-accuracy CI lies above "
-    f"{TRAINS:.2f} (chance + 0.10) and 'fails' when it lies below {FAILS:.2f}; relu is compared "
-    f"with tanh and sigmoid under the same init (same seed = same initial weights and batch "
-    f"order, so a paired t CI of the difference; margin {MARGIN:.2f}). SUPPORTED: relu trains "
-    "under every init and beats both saturating "
-    "activations under every init; PARTLY: relu trains under some init but fails or does not "
-    "beat them under another (the condition, e.g. the init, is named); REFUTED: relu fails "
-    "under every init or loses to both under every init; INCONCLUSIVE otherwise or with fewer "
-    "than 2 seeds. Reported beside the verdict: the Monte Carlo probability that a bias-free "
-    "ReLU net (width N, depth L, Gaussian weights) is dead at an input against 1 − (1 − 2^−N)^L "
-    "(agreement: the formula inside the Bonferroni-corrected Clopper-Pearson interval; a "
-    "control with weights of mean −0.3 breaks the symmetry assumption), and the share of units "
-    "that die (zero on every training input) after 200 Adam steps at lr 1e-3, 1e-2, 5e-2."
+    "Trainability: MLPs of depth {2, 4, 8, 16, 32} hidden layers of width 48 (128 with --full) "
+    "trained on MNIST-1D with SGD (momentum 0.9, lr 0.05, batch 128, 200 steps; 1000 with "
+    "--full) for relu, leaky_relu, elu, gelu, tanh and sigmoid under the torch default, He and "
+    "Xavier inits, 5 seeds each (the three inits of an activation and depth train as one "
+    "batched run, member by member identical to separate runs). A cell 'learns' when its "
+    f"test-accuracy CI lies above {TRAINS:.2f} (chance + 0.10) and 'fails' when it lies below "
+    f"{FAILS:.2f}. The judged depth is the deepest of the grid at which any activation under any "
+    "init learns (none: INCONCLUSIVE, the budget is too small); there relu is compared with "
+    "tanh and sigmoid under the same init (same seed = same initial weights and batch order, "
+    f"so a paired t CI of the difference; margin {MARGIN:.2f}). SUPPORTED: relu learns under "
+    "every init and beats both saturating activations under every init; PARTLY: relu learns "
+    "under some init but fails or does not beat them under another (the condition, e.g. the "
+    "init, is named); REFUTED: relu fails under every init or loses to both under every init; "
+    "INCONCLUSIVE otherwise or with fewer than 2 seeds. Reported beside the verdict: each "
+    "activation's reach (the deepest depth up to which it learns at every depth), the Monte "
+    "Carlo probability that a bias-free ReLU net (width N, depth L, Gaussian weights) is dead "
+    "at an input against 1 − (1 − 2^−N)^L (agreement: the formula inside the "
+    "Bonferroni-corrected Clopper-Pearson interval; a control with weights of mean −0.3 breaks "
+    "the symmetry assumption), and the share of units that die (zero on every training input) "
+    "after 200 Adam steps at lr 1e-3, 1e-2, 5e-2."
 )
 
 
@@ -118,18 +133,35 @@ def _acc(m, a, i, d):
     return None
 
 
+def _prev_depth(depths, d) -> int:
+    """The depth before ``d`` in the sorted grid (0 for the first)."""
+    below = [x for x in depths if x < d]
+    return max(below) if below else 0
+
+
+def _learns(r) -> bool:
+    e = est(r["test_acc"])
+    return e.has_ci and e.low > TRAINS
+
+
 def decide_c09(m: dict) -> Outcome:
     cfg = m["config"]
-    deep, shallow = max(cfg["depths"]), min(cfg["depths"])
+    shallow = min(cfg["depths"])
     grid = [tuple(g) for g in cfg["grid"]]
     inits = [i for a, i in grid if a == "relu"]
     others = [a for a in ("tanh", "sigmoid") if any(g[0] == a for g in grid)]
-    table = {}
+    table, reach = {}, {}
     for a, i in grid:
-        for d in cfg["depths"]:
+        reach[f"{a}/{i}"] = 0
+        for d in sorted(cfg["depths"]):
             r = _acc(m, a, i, d)
             table[f"{a}/{i}/depth{d}"] = {"test_acc": est(r["test_acc"]).to_dict(),
                                           "train_loss": est(r["train_loss"]).to_dict()}
+            if reach[f"{a}/{i}"] == _prev_depth(cfg["depths"], d) and _learns(r):
+                reach[f"{a}/{i}"] = d
+    # the judged depth: the deepest at which any activation under any init learns in the budget
+    learnable = [d for d in cfg["depths"] if any(_learns(_acc(m, a, i, d)) for a, i in grid)]
+    deep = max(learnable) if learnable else max(cfg["depths"])
     trains, fails, cmp = {}, {}, {}
     for i in inits:
         e = est(_acc(m, "relu", i, deep)["test_acc"])
@@ -147,9 +179,10 @@ def decide_c09(m: dict) -> Outcome:
     dying = {f"lr={lr:g}": est(v).to_dict() for lr, v in zip(dy["lrs"], dy["dead_final"])}
     born = {i: est(_acc(m, "relu", i, deep)["dead_init"]).to_dict() for i in inits}
     evidence = {
-        "deepest_depth": deep, "accuracy": table,
-        "relu_trains_at_deepest": trains, "relu_fails_at_deepest": fails,
-        "relu_minus_other_at_deepest": {f"{a}/{i}": {"outcome": c, "diff": d.to_dict()}
+        "judged_depth": deep, "deepest_depth": max(cfg["depths"]), "accuracy": table,
+        "reach": reach,
+        "relu_trains_at_judged_depth": trains, "relu_fails_at_judged_depth": fails,
+        "relu_minus_other_at_judged_depth": {f"{a}/{i}": {"outcome": c, "diff": d.to_dict()}
                                         for (a, i), (c, d) in cmp.items()},
         "dead_network_formula": {"cells": len(mc), "formula_inside_interval": mc_agree,
                                  "control_cells_agreeing": ctrl_agree,
@@ -174,6 +207,10 @@ def decide_c09(m: dict) -> Outcome:
     if any(len(r["test_acc"]) < 2 for r in m["runs"]):
         return Outcome(Verdict.INCONCLUSIVE, key, evidence,
                        "Fewer than two seeds per cell: no confidence interval, no verdict.")
+    if not learnable:
+        return Outcome(Verdict.INCONCLUSIVE, key, evidence,
+                       f"No activation learns at any depth within {cfg['steps']} steps under any "
+                       "init: the budget is too small to judge trainability.")
     ok = [i for i in inits if trains[i]]
     bad = [i for i in inits if fails[i]]
     beats = {i: [a for a in others if cmp.get((a, i), ("",))[0] == "greater"] for i in inits}
@@ -194,6 +231,13 @@ def decide_c09(m: dict) -> Outcome:
              + "; " + "; ".join(f"{a} " + ", ".join(f"{acc(a, i)} ({acc(a, i, shallow)}) {i}"
                                                    for i in inits if (a, i) in grid)
                                 for a in others) + ". ")
+    deepest = max(cfg["depths"])
+    text += ("Deepest depth (of " + ", ".join(map(str, cfg["depths"])) + ") up to which each "
+             f"learns (CI above {TRAINS:.2f}) in {cfg['steps']} steps: "
+             + "; ".join(f"{i}: " + ", ".join(f"{a} {reach[f'{a}/{i}'] or '-'}"
+                                               for a, j in grid if j == i) for i in inits)
+             + (f". No activation learns at depth {deepest} in this budget, so the rule is "
+                f"judged at depth {deep}. " if deep < deepest else ". "))
     text += (f"The born-dead formula 1 − (1 − 2^−N)^L lies inside the Monte Carlo interval in "
              f"{mc_agree} of {len(mc)} cells (the asymmetric-weight control: {ctrl_agree} of "
              f"{len(ctrl)}), and {pct(top_e)} of units die within {dy['steps']} Adam steps at "
