@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 import posixpath
 
+from reluthe._answer_hidden import answer_hidden_layers
+
 __all__ = ["render"]
 
 _MAX_ROWS = 30
@@ -42,17 +44,18 @@ _NOT_RUN = "not in this run"
 _VERDICT_ORDER = ("supported", "partly supported", "refuted", "inconclusive", "not testable",
                   "not implemented", "error")
 
-# The article's closing questions, with the claims whose evidence answers each.
+# The article's closing questions, with the claims whose evidence answers each and, where one
+# exists, a function composing the answer from their evidence (by_id -> paragraph or None).
 QUESTIONS = (
     ("How does ReLU's sparse activation affect generalization?",
      "你能详细解释ReLU函数的稀疏激活特性对模型泛化的影响吗？",
-     ("C03", "C04", "C08", "C13")),
+     ("C03", "C04", "C08", "C13"), None),
     ("Why use ReLU as the activation of hidden layers?",
      "在实际深度学习项目中，为什么要将ReLU函数应用于隐藏层的激活函数？",
-     ("C05", "C09", "C24")),
+     ("C05", "C15", "C09", "C06", "C10", "C17", "C24"), answer_hidden_layers),
     ("Which tools beyond PyTorch and TensorFlow help to study ReLU's effect?",
      "除了PyTorch和TensorFlow，还有哪些其他工具或资源可以帮助深入研究ReLU函数的影响？",
-     ()),
+     (), None),
 )
 
 # Libraries that help to study ReLU: import name, display name, what each contributes.
@@ -437,11 +440,12 @@ def _questions(run: dict, claims: list[dict]) -> list[str]:
     out = ["## The article's three questions", "",
            "The article closes with three questions. The answers below are composed from the "
            "verdicts and key numbers of this run, so they change when the evidence does.", ""]
-    for i, (english, chinese, cids) in enumerate(QUESTIONS, start=1):
+    for i, (english, chinese, cids, compose) in enumerate(QUESTIONS, start=1):
         out += [f"### {i}. {english}", "", f"> {chinese}", ""]
         if cids:
             out += [_claim_line(by_id.get(cid), cid) for cid in cids]
-            out += ["", _synthesis(cids, by_id), ""]
+            answer = compose({c: by_id[c] for c in cids if c in by_id}) if compose else None
+            out += ["", *([answer, ""] if answer else []), _synthesis(cids, by_id), ""]
         else:
             out += _tools(run, by_id) + [""]
     return out

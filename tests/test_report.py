@@ -140,10 +140,36 @@ def test_questions_are_composed_from_verdicts():
 
     q2 = _question(render(record([claim("C05", "inconclusive")])), 2)
     assert "On C05 the measurements cannot separate the outcomes" in q2
-    assert "**C09**: not in this run" in q2 and "C09, C24 have no verdict" in q2
+    assert "**C09**: not in this run" in q2
+    assert "C15, C09, C06, C10, C17, C24 have no verdict" in q2
 
     nothing = _question(render(record([claim(c, "not implemented") for c in q1])), 1)
     assert "cannot answer it yet" in nothing and "not implemented" in nothing
+
+
+def test_question_two_is_answered_from_the_evidence():
+    c05 = claim("C05", "partly supported")
+    c05["evidence"] = {"deepest_depth": 32,
+                       "relu_states": {"default": "vanishes", "he": "preserved"},
+                       "relu_zero_grad_share": {"value": 0.5},
+                       "at_deepest_depth": {"relu/default": {"log10_ratio": {"value": -12.13}},
+                                            "relu/he": {"log10_ratio": {"value": -0.07}}}}
+    c09 = claim("C09", "partly supported")
+    c09["evidence"] = {"deepest_depth": 32, "reach": {"relu/he": 16, "relu/default": 0,
+                                                      "tanh/he": 8, "tanh/default": 4}}
+    c10 = claim("C10", "partly supported")
+    c10["evidence"] = {"per_activation": {
+        "gelu": {"speed_outcome": "helps", "speed_contribution": {"value": 0.018}},
+        "tanh": {"speed_outcome": "none", "speed_contribution": {"value": 0.001}}}}
+    q2 = _question(render(record([c05, c09, c10, claim("C24")])), 2)
+    assert "10^-12.1 under default (vanishes) and 10^-0.1 under he (preserved)" in q2
+    assert "50% of the unit-inputs pass a zero gradient" in q2
+    assert "(he/default init) is relu 16/-; tanh 8/4, of depths up to 32" in q2
+    assert "buys +1.8 points against gelu; the verdict is partly supported" in q2
+    assert "Output layer (C24, supported): key of C24." in q2
+    assert "Cost (C06)" not in q2  # C06 did not run: nothing is guessed
+    bare = _question(render(record([claim("C05"), claim("C09")])), 2)  # no evidence fields
+    assert "Gradient flow" not in bare and "Trainability" not in bare
 
 
 def test_question_three_lists_tools_from_the_record():

@@ -1,0 +1,127 @@
+"""The report's answer to the article's second question, composed from this run's evidence.
+
+"Why use ReLU as the activation of hidden layers?" The article's reasons are gradient flow
+(C05, C15), trainability of deep networks (C09), cheap computation (C06, C10) and, implicitly,
+that ReLU does not belong on the output (C24). :func:`answer_hidden_layers` turns the evidence
+of whichever of these claims ran into sentences with their numbers; a claim that did not run, or
+whose evidence lacks a field, is left out rather than guessed.
+
+Examples
+--------
+>>> c05 = {"verdict": "partly supported", "evidence": {"deepest_depth": 32,
+...        "relu_states": {"he": "preserved", "default": "vanishes"},
+...        "at_deepest_depth": {"relu/he": {"log10_ratio": {"value": -0.1}},
+...                             "relu/default": {"log10_ratio": {"value": -12.1}}}}}
+>>> print(answer_hidden_layers({"C05": c05}))
+Gradient flow (C05, depth 32 at initialisation): relu's first-to-last-layer gradient ratio
+is 10^-0.1 under he (preserved) and 10^-12.1 under default (vanishes); the derivative of 1
+passes the gradient only where the init keeps the signal's variance.
+"""
+
+from __future__ import annotations
+
+__all__ = ["answer_hidden_layers"]
+
+
+def _value(d, *keys):
+    """``d[k1][k2]...["value"]`` (or the plain number), ``None`` where any part is missing."""
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    if isinstance(d, dict):
+        d = d.get("value")
+    return d if isinstance(d, (int, float)) else None
+
+
+def _gradients(c05: dict) -> str | None:
+    ev = c05.get("evidence") or {}
+    states = ev.get("relu_states") or {}
+    parts = []
+    for init, state in states.items():
+        v = _value(ev, "at_deepest_depth", f"relu/{init}", "log10_ratio")
+        if v is not None:
+            parts.append(f"10^{v:.1f} under {init} ({state})")
+    if not parts:
+        return None
+    share = _value(ev, "relu_zero_grad_share")
+    text = (f"Gradient flow (C05, depth {ev.get('deepest_depth', '?')} at initialisation): relu's "
+            f"first-to-last-layer gradient ratio is {', '.join(parts[:-1])}"
+            + (" and " if len(parts) > 1 else "") + parts[-1]
+            + "; the derivative of 1 passes the gradient only where the init keeps the signal's "
+            "variance")
+    if share is not None:
+        text += f", and {100 * share:.0f}% of the unit-inputs pass a zero gradient"
+    return text + "."
+
+
+def _trainability(c09: dict) -> str | None:
+    ev = c09.get("evidence") or {}
+    reach = ev.get("reach")
+    if not isinstance(reach, dict) or not reach:
+        return None
+    inits = list(dict.fromkeys(k.split("/")[1] for k in reach))
+    acts = [a for a in ("relu", "tanh", "sigmoid")
+            if any(k.startswith(a + "/") for k in reach)]
+    per = "; ".join(f"{a} " + "/".join(str(reach.get(f"{a}/{i}") or "-") for i in inits)
+                    for a in acts)
+    return (f"Trainability (C09): the deepest depth up to which each learns within the budget "
+            f"({'/'.join(inits)} init) is {per}, of depths up to {ev.get('deepest_depth', '?')}; "
+            f"the verdict is {c09['verdict']}.")
+
+
+def _cost(c06: dict | None, c10: dict | None) -> str | None:
+    parts = []
+    cpu = ((c06 or {}).get("evidence") or {}).get("cpu") or {}
+    alone = {n: _value(cpu, n, "alone_pooled") for n in ("tanh", "sigmoid")}
+    step = {n: _value(cpu, n, "step") for n in ("tanh", "sigmoid")}
+    if all(v is not None for v in (*alone.values(), *step.values())):
+        dear = [n for n, d in cpu.items() if d.get("step_state") == "slower"]
+        parts.append(
+            f"Cost (C06): alone, tanh and sigmoid take {alone['tanh']:.2f}× and "
+            f"{alone['sigmoid']:.2f}× relu's time, but a whole training step "
+            f"{step['tanh']:.2f}× and {step['sigmoid']:.2f}×, because matrix products dominate"
+            + (f"; only the step with {', '.join(dear)} is measurably dearer" if dear else
+               "; no activation's step is measurably dearer") + ".")
+    per = ((c10 or {}).get("evidence") or {}).get("per_activation") or {}
+    helps = {a: _value(d, "speed_contribution") for a, d in per.items()
+             if d.get("speed_outcome") == "helps"}
+    if per:
+        parts.append(
+            "Under a matched time budget (C10) relu's cheaper step buys "
+            + (", ".join(f"{100 * v:+.1f} points against {a}" for a, v in helps.items()
+                         if v is not None) if helps else "no measurable accuracy")
+            + f"; the verdict is {c10['verdict']}.")
+    return " ".join(parts) or None
+
+
+def _output(c24: dict) -> str | None:
+    key = c24.get("key")
+    if not key:
+        return None
+    return f"Output layer (C24, {c24['verdict']}): {key}."
+
+
+def answer_hidden_layers(by_id: dict[str, dict]) -> str | None:
+    """Sentences answering "why ReLU in hidden layers?" from the claims of a run.
+
+    Parameters
+    ----------
+    by_id : dict
+        Claim records of a run (as in ``docs/report.json``) by claim id.
+
+    Returns
+    -------
+    str or None
+        One paragraph, or ``None`` when none of C05, C09, C06, C10, C24 has usable evidence.
+    """
+    decided = {cid: c for cid, c in by_id.items()
+               if c.get("verdict") not in (None, "not implemented", "error")}
+    parts = [
+        _gradients(decided["C05"]) if "C05" in decided else None,
+        _trainability(decided["C09"]) if "C09" in decided else None,
+        _cost(decided.get("C06"), decided.get("C10")) if {"C06", "C10"} & set(decided) else None,
+        _output(decided["C24"]) if "C24" in decided else None,
+    ]
+    parts = [p for p in parts if p]
+    return " ".join(parts) if parts else None
