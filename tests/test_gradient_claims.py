@@ -114,6 +114,12 @@ def test_c09_rule(quick):
     assert out.evidence["judged_depth"] == shallow < deep == out.evidence["deepest_depth"]
     assert set(out.evidence["reach"].values()) == {shallow}
     assert f"judged at depth {shallow}" in out.explanation
+    assert out.evidence["diverged"] == {}
+    mm["runs"][0]["train_loss"][0] = None  # as a NaN loss reads back from JSON
+    out = gradients.CHECKS["C09"].decide(mm)
+    r0 = mm["runs"][0]
+    assert out.evidence["diverged"] == {f"{r0['activation']}/{r0['init']}": [r0["depth"]]}
+    assert "Training diverged" in out.explanation
     assert _set_acc(m, lambda r: 0.6 if r["activation"] == "relu" and r["init"] == "he"
                     or r["depth"] < deep else 0.1) == Verdict.PARTLY
 

@@ -159,6 +159,10 @@ def decide_c09(m: dict) -> Outcome:
                                           "train_loss": est(r["train_loss"]).to_dict()}
             if reach[f"{a}/{i}"] == _prev_depth(cfg["depths"], d) and _learns(r):
                 reach[f"{a}/{i}"] = d
+    diverged = {}  # cells where some seed's training loss became non-finite
+    for r in m["runs"]:
+        if not np.isfinite(np.asarray(r["train_loss"], dtype=float)).all():
+            diverged.setdefault(f"{r['activation']}/{r['init']}", []).append(r["depth"])
     # the judged depth: the deepest at which any activation under any init learns in the budget
     learnable = [d for d in cfg["depths"] if any(_learns(_acc(m, a, i, d)) for a, i in grid)]
     deep = max(learnable) if learnable else max(cfg["depths"])
@@ -180,7 +184,7 @@ def decide_c09(m: dict) -> Outcome:
     born = {i: est(_acc(m, "relu", i, deep)["dead_init"]).to_dict() for i in inits}
     evidence = {
         "judged_depth": deep, "deepest_depth": max(cfg["depths"]), "accuracy": table,
-        "reach": reach,
+        "reach": reach, "diverged": diverged,
         "relu_trains_at_judged_depth": trains, "relu_fails_at_judged_depth": fails,
         "relu_minus_other_at_judged_depth": {f"{a}/{i}": {"outcome": c, "diff": d.to_dict()}
                                         for (a, i), (c, d) in cmp.items()},
@@ -238,6 +242,10 @@ def decide_c09(m: dict) -> Outcome:
                                                for a, j in grid if j == i) for i in inits)
              + (f". No activation learns at depth {deepest} in this budget, so the rule is "
                 f"judged at depth {deep}. " if deep < deepest else ". "))
+    if diverged:
+        text += ("Training diverged (a non-finite loss in some seed) for "
+                 + "; ".join(f"{c} at depth {', '.join(map(str, sorted(ds)))}"
+                             for c, ds in diverged.items()) + ". ")
     text += (f"The born-dead formula 1 − (1 − 2^−N)^L lies inside the Monte Carlo interval in "
              f"{mc_agree} of {len(mc)} cells (the asymmetric-weight control: {ctrl_agree} of "
              f"{len(ctrl)}), and {pct(top_e)} of units die within {dy['steps']} Adam steps at "
