@@ -289,6 +289,8 @@ def plot_c09(m: dict, figures_dir: Path) -> list[str]:
                         marker="o", ms=3, capsize=2, label=a, **style(a))
         ax.axhline(CHANCE, color="grey", ls="--", lw=0.7)
         ax.set_title(f"init: {i}")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(cfg["depths"], [str(d) for d in cfg["depths"]])
         ax.set_xlabel("depth (hidden layers)")
         ax.legend(fontsize=7)
     axes[0].set_ylabel("test accuracy (95% CI)")
