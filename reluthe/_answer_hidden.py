@@ -65,9 +65,20 @@ def _trainability(c09: dict) -> str | None:
             if any(k.startswith(a + "/") for k in reach)]
     per = "; ".join(f"{a} " + "/".join(str(reach.get(f"{a}/{i}") or "-") for i in inits)
                     for a in acts)
+    versus = []
+    for other in (a for a in acts if a != "relu"):
+        pairs = [(reach.get(f"relu/{i}"), reach.get(f"{other}/{i}")) for i in inits]
+        pairs = [(r or 0, o or 0) for r, o in pairs if r is not None and o is not None]
+        if pairs:
+            deeper = sum(r > o for r, o in pairs)
+            same = sum(r == o for r, o in pairs)
+            versus.append(f"compared with {other}, relu reaches deeper under {deeper}, as deep "
+                          f"under {same} and less deep under {len(pairs) - deeper - same} of "
+                          f"{len(pairs)} inits")
     return (f"Trainability (C09): the deepest depth up to which each learns within the budget "
-            f"({'/'.join(inits)} init) is {per}, of depths up to {ev.get('deepest_depth', '?')}; "
-            f"the verdict is {c09['verdict']}.")
+            f"({'/'.join(inits)} init) is {per}, of depths up to {ev.get('deepest_depth', '?')}"
+            + "".join(f"; {v}" for v in versus)
+            + f"; the verdict is {c09['verdict']}.")
 
 
 def _cost(c06: dict | None, c10: dict | None) -> str | None:

@@ -165,6 +165,8 @@ def test_question_two_is_answered_from_the_evidence():
     assert "10^-12.1 under default (vanishes) and 10^-0.1 under he (preserved)" in q2
     assert "50% of the unit-inputs pass a zero gradient" in q2
     assert "(he/default init) is relu 16/-; tanh 8/4, of depths up to 32" in q2
+    assert ("compared with tanh, relu reaches deeper under 1, as deep under 0 and less deep "
+            "under 1 of 2 inits") in q2
     assert "buys +1.8 points against gelu; the verdict is partly supported" in q2
     assert "Output layer (C24, supported): key of C24." in q2
     assert "Cost (C06)" not in q2  # C06 did not run: nothing is guessed

@@ -302,11 +302,12 @@ def decide_c10(m: dict) -> Outcome:
                 "per_activation": per, "margin": ACC_MARGIN,
                 "step_cap_reached": m["step_cap_reached"]}
     best = max(others, key=lambda a: per[a]["speed_contribution"]["value"])
-    key = (f"{budget:g} s budget (relu {n_relu} steps): relu {100 * relu.mean():.0f}%, "
+    unit = "CPU-s" if m.get("device", "cpu") == "cpu" else "s"
+    key = (f"{budget:g} {unit} budget (relu {n_relu} steps): relu {100 * relu.mean():.0f}%, "
            + ", ".join(f"{a} {100 * np.mean(runs[a]['acc_time']):.0f}%" for a in others)
            + f"; cheaper steps add at most {100 * per[best]['speed_contribution']['value']:+.1f}"
            f"pt ({best})")
-    text = (f"In the time relu needs for {n_relu} steps ({budget:g} s) the others complete "
+    text = (f"In the time relu needs for {n_relu} steps ({budget:g} {unit}) the others complete "
             + ", ".join(f"{runs[a]['steps_time']} ({a}, step {runs[a]['step_time_ratio']:.2f}× "
                         "relu's)" for a in others)
             + f"; relu's test accuracy {pct(est(relu))} compares as "
