@@ -114,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="small version of every experiment (seconds; for tests and trials)")
     size.add_argument("--full", action="store_true",
                       help="full-size grids where the default run reduces one for time (C09: "
-                           "width 128, 1000 steps; about an hour on 2 CPU cores); other claims "
-                           "measure as by default")
+                           "width 128, 1000 steps; 20 minutes with --jobs 2 on 2 CPU cores); "
+                           "other claims measure as by default")
     p.add_argument("--seed", type=int, default=0, metavar="N",
                    help="base seed; experiments derive theirs from it (default 0)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",

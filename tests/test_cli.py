@@ -162,6 +162,15 @@ def test_usage_errors_exit_2(fakes, tmp_path, capsys, args, reason):
     assert fakes.calls == Counter() and not (tmp_path / "out").exists()
 
 
+def test_settings_refuse_quick_and_full_together():
+    from reluthe.claims._base import Settings
+    from reluthe.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="quick=True or full=True, not both"):
+        Settings(quick=True, full=True)
+    assert Settings(full=True).to_dict()["full"] is True
+
+
 def test_full_reaches_the_measurements_and_the_report(fakes, tmp_path):
     seen = []
     fakes.add("C01", measure=lambda ctx: seen.append((ctx.quick, ctx.full)) or {"x": 1})

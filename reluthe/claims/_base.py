@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reluthe.errors import InvalidInputError
+
 __all__ = ["Verdict", "Settings", "Context", "Outcome", "Check", "Claim", "ClaimResult"]
 
 
@@ -52,7 +54,8 @@ class Settings:
 
     def __post_init__(self):
         if self.quick and self.full:
-            raise ValueError("Settings: quick and full exclude each other")
+            raise InvalidInputError("Settings takes quick=True or full=True, not both: quick "
+                                    "runs small versions, full the full-size grids.")
 
     def to_dict(self) -> dict:
         return asdict(self)
