@@ -267,9 +267,14 @@ def decide_c09(m: dict) -> Outcome:
                 for a in notbeat))
         return Outcome(Verdict.PARTLY, key, evidence,
                        text + " Conditions the article omits: " + "; ".join(cond) + ".")
+    undecided = [i for i in inits if i not in ok + bad]
     return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                   text + " No init lets relu train clearly at this depth; a longer budget "
-                   "would separate the outcomes.")
+                   text + f" No init lets relu learn clearly at depth {deep}: its accuracy "
+                   f"interval straddles {TRAINS:.2f} under {', '.join(undecided)} (the seeds "
+                   "disagree)" + (f" and lies below {FAILS:.2f} under {', '.join(bad)}"
+                                  if bad else "")
+                   + ", so the rule cannot decide; the reach above compares the activations "
+                   "at the depths where they learn.")
 
 
 def plot_c09(m: dict, figures_dir: Path) -> list[str]:
