@@ -267,6 +267,8 @@ def test_timings_interleave_restore_threads_and_validate():
     r = time_activations(["sigmoid"], sizes=[256, 4096], repeats=2, number=2, threads=1)
     assert r.names == ["relu", "sigmoid"] and r.seconds.shape == (2, 2, 2)
     assert (r.seconds > 0).all() and r.threads == 1
+    f = time_activations(["sigmoid"], sizes=[256], repeats=2, number=2, backward=False)
+    assert f.seconds.shape == (2, 1, 2) and (f.seconds > 0).all()
     s = time_training_steps(["tanh"], [4, 8, 2], batch_size=8, repeats=2, number=2)
     assert s.labels == ["step", "activation"] and s.seconds.shape == (2, 2, 2)
     assert torch.get_num_threads() == threads and torch.equal(state, torch.get_rng_state())

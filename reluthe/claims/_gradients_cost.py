@@ -42,10 +42,14 @@ def measure_c06(ctx) -> dict:
         ctx.log(f"C06: timing activations on {dev}")
         alone = time_activations(cfg["names"], cfg["sizes"], repeats=cfg["repeats"],
                                  number=cfg["number"], device=dev, seed=ctx.seed)
+        forward = time_activations(cfg["names"], cfg["sizes"], repeats=cfg["repeats"],
+                                   number=cfg["number"], device=dev, seed=ctx.seed,
+                                   backward=False)
         step = time_training_steps(cfg["names"], cfg["widths"], batch_size=cfg["batch"],
                                    repeats=cfg["repeats"], number=cfg["number"], device=dev,
                                    seed=ctx.seed)
-        out["devices"][dev] = {"alone": alone.to_dict(), "step": step.to_dict()}
+        out["devices"][dev] = {"alone": alone.to_dict(), "alone_forward": forward.to_dict(),
+                               "step": step.to_dict()}
     return out
 
 
@@ -83,24 +87,31 @@ RULE_C06 = (
     "tanh and sigmoid, the alternatives the article names: SUPPORTED if both are slower alone "
     "and in the step; PARTLY if at least one is slower alone but not every step is slower (the "
     "saving is real per element but the step is dominated by matrix products); REFUTED if both "
-    "are 'same' (or faster) alone and neither step is slower; INCONCLUSIVE otherwise. On CUDA "
-    "runs the GPU ratios are reported too; the verdict uses the CPU."
+    "are 'same' (or faster) alone and neither step is slower; INCONCLUSIVE otherwise. Reported "
+    "beside the verdict: the ratios of the forward pass alone (the same timing without "
+    "backward). On CUDA runs the GPU ratios are reported too; the verdict uses the CPU."
 )
+
+
+def _pooled(timing: dict, name: str) -> Estimate:
+    """Ratio to relu pooled over sizes: per repeat the mean log ratio, then the median ratio."""
+    secs = np.log(np.asarray(timing["seconds"]))  # (repeats, sizes, names)
+    j, ref = timing["names"].index(name), timing["names"].index("relu")
+    return median_ratio_ci((secs[:, :, j] - secs[:, :, ref]).mean(1))
 
 
 def decide_c06(m: dict) -> Outcome:
     cpu = m["devices"]["cpu"]
     alone, step = cpu["alone"], cpu["step"]
+    forward = cpu.get("alone_forward")  # absent in measurements of older code
     n_hidden = len(m["config"]["widths"]) - 2
     names = [n for n in alone["names"] if n != "relu"]
     per = {}
-    secs = np.log(np.asarray(alone["seconds"]))  # (repeats, sizes, names)
-    ref = alone["names"].index("relu")
     for n in names:
-        j = alone["names"].index(n)
-        pooled = median_ratio_ci((secs[:, :, j] - secs[:, :, ref]).mean(1))
+        pooled = _pooled(alone, n)
         per[n] = {"alone": {lab: alone["ratio"][lab][n] for lab in alone["labels"]},
                   "alone_pooled": pooled.to_dict(),
+                  **({"forward_only_pooled": _pooled(forward, n).to_dict()} if forward else {}),
                   "alone_state": _status(pooled.to_dict()),
                   "step": step["ratio"]["step"][n], "step_state": _status(step["ratio"]["step"][n]),
                   "share_of_step": _share(step, n, n_hidden).to_dict()}
@@ -132,9 +143,15 @@ def decide_c06(m: dict) -> Outcome:
             + f" relu's step, because the activation is only {pct(relu_share)} (relu) to "
             + ", ".join(f"{pct(per[n]['share_of_step'])} ({n})" for n in named)
             + " of it: matrix products dominate.")
+    if forward:
+        text += (" Forward only (no backward; not part of the rule), the pooled ratios are "
+                 + ", ".join(f"{Estimate(**per[n]['forward_only_pooled']).value:.1f}× ({n})"
+                             for n in names)
+                 + ": larger, because in training relu's own backward and autograd's fixed "
+                 "cost per call are paid by every activation alike.")
     if any(not Estimate(**per[n]["step"]).has_ci for n in named):
         return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                       "Fewer than two repeats: no interval, no verdict.")
+                       "Fewer than 6 repeats: no order-statistic interval, no verdict.")
     slow = [n for n in named if per[n]["alone_state"] == "slower"]
     step_slow = [n for n in named if per[n]["step_state"] == "slower"]
     not_slow_alone = [n for n in named if per[n]["alone_state"] in ("same", "faster")]

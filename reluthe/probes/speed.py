@@ -99,6 +99,11 @@ def _sync(device: torch.device) -> Callable[[], None]:
     return lambda: None
 
 
+def _no_grad_call(f: Callable, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return f(x)
+
+
 def _min_time(fn: Callable[[], object], number: int, sync) -> float:
     fn()  # warm-up
     times = []
@@ -138,12 +143,14 @@ def _check(names, reference, repeats, number, seed, func):
 
 def time_activations(names: Sequence[str], sizes: Sequence[int] = (2**14, 2**17, 2**20), *,
                      repeats: int = 7, number: int = 20, reference: str = "relu",
-                     device: str = "cpu", threads: int | None = 1,
-                     seed: int = 0) -> TimingResult:
-    """Forward + backward time of each activation alone on float32 tensors of several sizes.
+                     device: str = "cpu", threads: int | None = 1, seed: int = 0,
+                     backward: bool = True) -> TimingResult:
+    """Forward + backward (or forward) time of each activation alone on float32 tensors.
 
     One call is ``y = f(x)`` followed by ``torch.autograd.grad(y, x, g)`` with a fixed
-    upstream gradient ``g``; inputs are ``N(0, 1)`` from a generator seeded by ``seed``.
+    upstream gradient ``g`` (with ``backward=False``: ``f(x)`` under ``torch.no_grad()``);
+    inputs are ``N(0, 1)`` from a generator seeded by ``seed``. The forward-only ratios are
+    larger: relu's backward and autograd's fixed cost per call dilute the ratios of the pair.
 
     Parameters
     ----------
@@ -162,6 +169,8 @@ def time_activations(names: Sequence[str], sizes: Sequence[int] = (2**14, 2**17,
         torch threads during the measurement (restored afterwards); ``None`` keeps the setting.
     seed : int
         Seeds the inputs and the shuffled order.
+    backward : bool
+        Time the backward pass too (the default, as in training) or the forward pass alone.
 
     Returns
     -------
@@ -179,11 +188,12 @@ def time_activations(names: Sequence[str], sizes: Sequence[int] = (2**14, 2**17,
     for size in sizes:
         label = f"n={size}"
         labels.append(label)
-        x = torch.randn(size, generator=gen).to(dev).requires_grad_()
+        x = torch.randn(size, generator=gen).to(dev).requires_grad_(backward)
         g = torch.randn(size, generator=gen).to(dev)
         for name in names:
             f = activation_fn(name)
-            tasks[label, name] = (lambda f=f, x=x, g=g: torch.autograd.grad(f(x), x, g))
+            tasks[label, name] = ((lambda f=f, x=x, g=g: torch.autograd.grad(f(x), x, g))
+                                  if backward else (lambda f=f, x=x: _no_grad_call(f, x)))
     with torch_threads(threads if dev.type == "cpu" else None) as used:
         secs = _interleaved(tasks, names, labels, repeats, number, seed, _sync(dev))
     return TimingResult(names, labels, secs, reference, str(dev), used, seed)
