@@ -207,3 +207,14 @@ def test_one_init_per_recipe_equals_separate_runs():
         train_mlps(ds, widths, seeds=[3], recipes=recipe, init=("he", "xavier"))
     with pytest.raises(InvalidInputError, match="init"):
         train_mlps(ds, widths, seeds=[3], recipes=recipe, init="glorious")
+
+
+def test_max_time_stops_early_and_evaluates_the_last_step():
+    ds = data.load("digits", seed=0)
+    res = train_mlps(ds, [64, 16, 10], seeds=[0], max_time_s=0.05,
+                     recipes=Recipe(steps=100_000, eval_every=100_000))
+    assert 0 < res.steps[-1] < 100_000 and res.steps[0] == 0
+    assert np.isfinite(res.test_acc[:, -1]).all()
+    assert res.train_time_s <= res.time_s < 5.0
+    with pytest.raises(InvalidInputError, match="max_time_s"):
+        train_mlps(ds, [64, 16, 10], seeds=[0], max_time_s=0.0)
