@@ -144,10 +144,7 @@ class TrainResult:
     @property
     def member_inits(self) -> tuple[str, ...]:
         """The init scheme of each member (``init`` repeated, or ``init[r]`` for recipe r)."""
-        if isinstance(self.init, str):
-            return (self.init,) * self.n_members
-        per_recipe = len(self.seeds) // len(self.init)
-        return tuple(i for i in self.init for _ in range(per_recipe))
+        return _member_inits(self.init, self.n_members)
 
     def model(self, k: int) -> nn.Sequential:
         """Member ``k`` as a standalone ``nn.Sequential`` (a copy; float32, CPU)."""
@@ -267,6 +264,14 @@ def _check_dataset(dataset: Dataset, func: str) -> None:
             raise InvalidInputError(f"Dataset {dataset.name!r} has NaN/inf values in {name}.")
 
 
+def _member_inits(init: str | tuple[str, ...], n_members: int) -> tuple[str, ...]:
+    """One init name per member: ``init`` for all, or each of one-per-recipe names repeated
+    for that recipe's block of ``n_members // len(init)`` seeds."""
+    if isinstance(init, str):
+        return (init,) * n_members
+    return tuple(i for i in init for _ in range(n_members // len(init)))
+
+
 def _seeded_init(widths, activation, params, inits, seeds) -> list:
     """Stacked (W, b) of ``mlp(widths, ..., init=i, seed=s)`` for every member's (i, s)."""
     nets = [mlp(list(widths), activation, i, seed=s, activation_params=params)
@@ -383,8 +388,7 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
 
     member_seeds = tuple(s for _ in recipes for s in seeds)
     member_recipes = tuple(r for r in recipes for _ in seeds)
-    member_inits = (init,) * len(member_seeds) if isinstance(init, str) else tuple(
-        i for i in init for _ in seeds)
+    member_inits = _member_inits(init, len(member_seeds))
     k = len(member_seeds)
     base = recipes[0]
     dev = torch.device(device)

@@ -133,12 +133,6 @@ def _acc(m, a, i, d):
     return None
 
 
-def _prev_depth(depths, d) -> int:
-    """The depth before ``d`` in the sorted grid (0 for the first)."""
-    below = [x for x in depths if x < d]
-    return max(below) if below else 0
-
-
 def _learns(r) -> bool:
     e = est(r["test_acc"])
     return e.has_ci and e.low > TRAINS
@@ -152,12 +146,13 @@ def decide_c09(m: dict) -> Outcome:
     others = [a for a in ("tanh", "sigmoid") if any(g[0] == a for g in grid)]
     table, reach = {}, {}
     for a, i in grid:
-        reach[f"{a}/{i}"] = 0
+        reach[f"{a}/{i}"], unbroken = 0, True  # the deepest depth up to which every depth learns
         for d in sorted(cfg["depths"]):
             r = _acc(m, a, i, d)
             table[f"{a}/{i}/depth{d}"] = {"test_acc": est(r["test_acc"]).to_dict(),
                                           "train_loss": est(r["train_loss"]).to_dict()}
-            if reach[f"{a}/{i}"] == _prev_depth(cfg["depths"], d) and _learns(r):
+            unbroken = unbroken and _learns(r)
+            if unbroken:
                 reach[f"{a}/{i}"] = d
     diverged = {}  # cells where some seed's training loss became non-finite
     for r in m["runs"]:
@@ -169,7 +164,7 @@ def decide_c09(m: dict) -> Outcome:
     trains, fails, cmp = {}, {}, {}
     for i in inits:
         e = est(_acc(m, "relu", i, deep)["test_acc"])
-        trains[i] = e.has_ci and e.low > TRAINS
+        trains[i] = _learns(_acc(m, "relu", i, deep))
         fails[i] = e.has_ci and e.high < FAILS
         for a in others:
             if (a, i) in grid:
