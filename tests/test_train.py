@@ -13,6 +13,8 @@ from reluthe import data, models
 from reluthe.errors import InvalidInputError
 from reluthe.train import Recipe, TrainResult, batch_order, fit, train_mlps
 
+from _close import assert_weights_close, trained_atol
+
 WIDTHS = [2, 16, 16, 3]
 
 
@@ -25,10 +27,12 @@ def _linears(net):
     return [m for m in net if isinstance(m, nn.Linear)]
 
 
-def _max_diff(res: TrainResult, k: int, net: nn.Module) -> float:
-    return max(max(float((w[k] - lin.weight.detach()).abs().max()),
-                   float((b[k] - lin.bias.detach()).abs().max()))
-               for (w, b), lin in zip(res.weights, _linears(net)))
+def _member(res: TrainResult, k: int) -> list[torch.Tensor]:
+    return [t for w, b in res.weights for t in (w[k], b[k])]
+
+
+def _params(net: nn.Module) -> list[torch.Tensor]:
+    return [t.detach() for lin in _linears(net) for t in (lin.weight, lin.bias)]
 
 
 @pytest.mark.parametrize("recipe", [
@@ -40,9 +44,11 @@ def test_batched_equals_sequential(ds, recipe):
     res = train_mlps(ds, WIDTHS, seeds=seeds, recipes=recipe, init="he")
     for k, s in enumerate(seeds):
         seq = fit(models.mlp(WIDTHS, init="he", seed=s), ds, recipe, seed=s)
-        assert _max_diff(res, k, seq.model) < 1e-6
-        assert np.allclose(res.test_acc[k], seq.test_acc, atol=1e-6)
-        assert np.allclose(res.train_loss[k], seq.train_loss, atol=1e-5)
+        assert_weights_close(_member(res, k), _params(seq.model), recipe.steps)
+        n_test = len(ds.y_test)
+        assert np.abs(res.test_acc[k] - seq.test_acc).max() <= 1 / n_test  # one tie may flip
+        loss_tol = trained_atol(recipe.steps, float(np.abs(seq.train_loss).max()))
+        assert np.abs(res.train_loss[k] - seq.train_loss).max() <= loss_tol
         assert res.steps.tolist() == seq.steps.tolist() == [0, 30, 60]
 
 
@@ -51,8 +57,7 @@ def test_per_member_recipes_match_their_own_runs(ds):
     both = train_mlps(ds, WIDTHS, seeds=[1], recipes=recipes)
     for r, recipe in enumerate(recipes):
         alone = train_mlps(ds, WIDTHS, seeds=[1], recipes=recipe)
-        assert max(float((wb[r] - wa[0]).abs().max()) for (wb, _), (wa, _) in
-                   zip(both.weights, alone.weights)) < 1e-6
+        assert_weights_close(_member(both, r), _member(alone, 0), recipe.steps)
     assert both.recipes == tuple(recipes)
 
 
@@ -163,10 +168,13 @@ def test_output_activation_follows_fit_of_the_same_mlp():
     for k, seed in enumerate((3, 4)):
         net = models.mlp(widths, seed=seed, output_activation="relu")
         ref = fit(net, ds, recipe, seed=seed).model
-        lins = [m for m in ref if isinstance(m, torch.nn.Linear)]
-        for (w, b), lin in zip(res.weights, lins):
-            assert torch.equal(w[k], lin.weight.detach()) and torch.equal(b[k], lin.bias.detach())
-        assert torch.equal(res.model(k)(ds.x_test), ref(ds.x_test))
+        # The batched and the sequential trainer sum in different orders (BLAS blocking differs
+        # by CPU and shape): weights agree within rounding, not bit for bit.
+        assert_weights_close(_member(res, k), _params(ref), recipe.steps)
+        member = res.model(k)
+        assert type(member[-1]) is type(ref[-1]) is torch.nn.ReLU
+        with torch.no_grad():  # the same module on the same input: the same kernels, bit-exact
+            assert torch.equal(member(ds.x_test), torch.relu(member[:-1](ds.x_test)))
 
 
 def test_init_weights_replace_the_seeded_init():
@@ -200,9 +208,11 @@ def test_one_init_per_recipe_equals_separate_runs():
     for r, init in enumerate(inits):
         alone = train_mlps(ds, widths, seeds=[3, 4], recipes=recipe, init=init)
         assert alone.member_inits == (init, init)
-        assert np.array_equal(both.test_acc[2 * r:2 * r + 2], alone.test_acc)
-        for (w, b), (v, c) in zip(both.weights, alone.weights):
-            assert torch.equal(w[2 * r:2 * r + 2], v) and torch.equal(b[2 * r:2 * r + 2], c)
+        # 6 members against 2: other matrix shapes, so equal within rounding (see _close).
+        acc_diff = np.abs(both.test_acc[2 * r:2 * r + 2] - alone.test_acc).max()
+        assert acc_diff <= 1 / len(ds.y_test)
+        for k in range(2):
+            assert_weights_close(_member(both, 2 * r + k), _member(alone, k), recipe.steps)
     with pytest.raises(InvalidInputError, match="one name per recipe"):
         train_mlps(ds, widths, seeds=[3], recipes=recipe, init=("he", "xavier"))
     with pytest.raises(InvalidInputError, match="init"):
