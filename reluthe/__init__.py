@@ -30,6 +30,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "symbolic", "regions", "probes", "nets", "data", "models", "train", "stats", "claims",
+    "activations",
 )
 
 __all__ = [

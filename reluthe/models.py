@@ -1,4 +1,4 @@
-"""Torch models and the activation catalogue shared (by name) with :mod:`reluthe.symbolic`.
+"""Torch models, and torch's activations by the names of :data:`reluthe.activations.TABLE`.
 
 ``mlp(widths, activation=..., init=..., seed=...)`` builds an ``nn.Sequential`` of ``Linear`` and
 activation modules, initialised from its own ``torch.Generator``: the global RNG is never touched.
@@ -20,55 +20,48 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reluthe import activations as table
 from reluthe._validate import check_choice, check_positive_int, check_seed
 from reluthe.errors import InvalidInputError
 
 __all__ = ["ACTIVATIONS", "INITS", "activation_module", "activation_fn", "mlp", "init_linear_"]
 
-# name -> (module factory, functional form, default parameters); names match reluthe.symbolic
-_CATALOGUE: dict[str, tuple[Callable[..., nn.Module], Callable[..., torch.Tensor], dict]] = {
-    "relu": (lambda: nn.ReLU(), lambda x: F.relu(x), {}),
-    "leaky_relu": (lambda alpha: nn.LeakyReLU(alpha), lambda x, alpha: F.leaky_relu(x, alpha),
-                   {"alpha": 0.01}),
-    "elu": (lambda alpha: nn.ELU(alpha), lambda x, alpha: F.elu(x, alpha), {"alpha": 1.0}),
-    "selu": (lambda: nn.SELU(), lambda x: F.selu(x), {}),
-    "celu": (lambda alpha: nn.CELU(alpha), lambda x, alpha: F.celu(x, alpha), {"alpha": 1.0}),
-    "gelu": (lambda: nn.GELU(), lambda x: F.gelu(x), {}),
-    "gelu_tanh": (lambda: nn.GELU(approximate="tanh"), lambda x: F.gelu(x, approximate="tanh"),
-                  {}),
-    "silu": (lambda: nn.SiLU(), lambda x: F.silu(x), {}),
-    "softplus": (lambda beta: nn.Softplus(beta), lambda x, beta: F.softplus(x, beta),
-                 {"beta": 1.0}),
-    "mish": (lambda: nn.Mish(), lambda x: F.mish(x), {}),
-    "tanh": (lambda: nn.Tanh(), lambda x: torch.tanh(x), {}),
-    "sigmoid": (lambda: nn.Sigmoid(), lambda x: torch.sigmoid(x), {}),
-    "hardtanh": (lambda: nn.Hardtanh(), lambda x: F.hardtanh(x), {}),
-    "relu6": (lambda: nn.ReLU6(), lambda x: F.relu6(x), {}),
-    "identity": (lambda: nn.Identity(), lambda x: x, {}),
-}
-ACTIVATIONS: tuple[str, ...] = tuple(_CATALOGUE)
-_ALIASES = {"swish": "silu", "linear": "identity", "kaiming": "he", "glorot": "xavier"}
+ACTIVATIONS: tuple[str, ...] = table.ACTIVATIONS
+"""The activation names, those of :data:`reluthe.activations.ACTIVATIONS`."""
+
+# torch implementations of the rows of the table whose torch_function is None, keyed by name
+_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"identity": lambda x: x}
+_INIT_ALIASES = {"kaiming": "he", "glorot": "xavier"}
 INITS: tuple[str, ...] = ("default", "he", "xavier", "lecun", "small_normal")
 
 
-def _resolve_activation(name: str, params: dict) -> tuple[str, dict]:
-    name = _ALIASES.get(name, name) if isinstance(name, str) else name
-    check_choice(name, ACTIVATIONS, param="activation", func="reluthe.models")
-    defaults = _CATALOGUE[name][2]
-    extra = sorted(set(params) - set(defaults))
+def _check_value(key: str, value, row: table.ActivationSpec):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise InvalidInputError(f"Parameter {key!r} of activation {row.name!r} must be a finite "
+                                f"number. Got {value!r} instead.")
+    domain = next(p.domain for p in row.params if p.name == key)
+    if domain == "positive" and value <= 0:
+        raise InvalidInputError(f"Parameter {key!r} of activation {row.name!r} must be > 0. "
+                                f"Got {value!r} instead.")
+
+
+def _resolve_activation(name: str, params: dict) -> tuple[table.ActivationSpec, dict]:
+    """The row of ``name`` and torch's keyword arguments (parameters by torch's names)."""
+    row = table.spec(name, param="activation", func="reluthe.models")
+    known = {p.name: p for p in row.params if p.torch is not None}
+    extra = sorted(set(params) - set(known))
     if extra:
         raise InvalidInputError(
-            f"Activation {name!r} takes parameters {sorted(defaults)}; got unknown {extra}."
-        )
-    merged = {**defaults, **params}
+            f"Activation {row.name!r} takes parameters {sorted(known)} in reluthe.models; got "
+            f"unknown {extra}.")
+    merged = {**{k: float(p.default) for k, p in known.items()}, **params}
     for key, value in merged.items():
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise InvalidInputError(f"Parameter {key!r} of activation {name!r} must be a finite "
-                                    f"number. Got {value!r} instead.")
-    if name in ("elu", "celu", "softplus") and merged[next(iter(defaults))] <= 0:
-        raise InvalidInputError(f"Parameter {next(iter(defaults))!r} of activation {name!r} must "
-                                f"be > 0. Got {merged[next(iter(defaults))]!r} instead.")
-    return name, merged
+        _check_value(key, value, row)
+    if merged.get("min_val", -math.inf) >= merged.get("max_val", math.inf):
+        raise InvalidInputError(f"Parameters of activation {row.name!r} must satisfy min_val < "
+                                f"max_val. Got {merged} instead.")
+    return row, {known[k].torch: v for k, v in merged.items()} | dict(row.torch_options)
 
 
 def activation_module(name: str, **params) -> nn.Module:
@@ -79,8 +72,8 @@ def activation_module(name: str, **params) -> nn.Module:
     >>> activation_module("leaky_relu", alpha=0.1)
     LeakyReLU(negative_slope=0.1)
     """
-    name, merged = _resolve_activation(name, params)
-    return _CATALOGUE[name][0](**merged)
+    row, kwargs = _resolve_activation(name, params)
+    return row.torch_module_class()(**kwargs)
 
 
 def activation_fn(name: str, **params) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -92,9 +85,9 @@ def activation_fn(name: str, **params) -> Callable[[torch.Tensor], torch.Tensor]
     >>> activation_fn("relu")(torch.tensor([-1.0, 2.0]))
     tensor([0., 2.])
     """
-    name, merged = _resolve_activation(name, params)
-    fn = _CATALOGUE[name][1]
-    return (lambda x: fn(x, **merged)) if merged else fn
+    row, kwargs = _resolve_activation(name, params)
+    fn = _FUNCTIONS[row.name] if row.torch_function is None else getattr(F, row.torch_function)
+    return (lambda x: fn(x, **kwargs)) if kwargs else fn
 
 
 def init_linear_(weight: torch.Tensor, bias: torch.Tensor | None, init: str,
@@ -106,7 +99,7 @@ def init_linear_(weight: torch.Tensor, bias: torch.Tensor | None, init: str,
     ``lecun`` N(0, 1/fan_in); ``small_normal`` N(0, std²). All but ``default`` zero the bias.
     Leading dimensions are independent models (stacked weights).
     """
-    init = _ALIASES.get(init, init) if isinstance(init, str) else init
+    init = _INIT_ALIASES.get(init, init) if isinstance(init, str) else init
     check_choice(init, INITS, param="init", func="reluthe.models")
     fan_out, fan_in = weight.shape[-2], weight.shape[-1]
     with torch.no_grad():

@@ -14,9 +14,10 @@ activation pattern. :func:`as_plnet` builds one from
   input, each operation applied to the result of the previous one (no residual connections);
 * a :class:`PLNet` (returned unchanged).
 
-Supported modules: ``Linear``; ``ReLU`` (also ``inplace=True``), ``LeakyReLU`` (any slope),
-``Hardtanh`` and ``ReLU6`` (two kinks: a unit has three states); ``Flatten``, ``Unflatten``,
-``Identity``; ``Dropout`` variants (as the identity, whatever the mode); ``BatchNorm1d/2d`` in eval
+Supported modules: ``Linear``; the piecewise-linear activations of
+:data:`reluthe.activations.TABLE`: ``ReLU`` (also ``inplace=True``), ``LeakyReLU`` (any slope),
+``Hardtanh`` and ``ReLU6`` (two kinks: a unit has three states), ``Identity``; ``Flatten``,
+``Unflatten``; ``Dropout`` variants (as the identity, whatever the mode); ``BatchNorm1d/2d`` in eval
 mode (folded into the affine map); ``Conv1d``, ``Conv2d``, ``AvgPool1d``, ``AvgPool2d`` (as dense
 affine maps; they need ``input_shape``). Consecutive affine operations are composed into one.
 Anything else (``MaxPool``, ``GELU``, ``BatchNorm`` in train mode, residual additions, ...) raises
@@ -50,17 +51,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reluthe import activations as table
 from reluthe._validate import _fmt, check_finite_array
 from reluthe.errors import InvalidInputError, UnsupportedNetworkError
 
 __all__ = ["Activation", "PLLayer", "PLNet", "as_plnet", "from_torch", "from_pairs",
            "SUPPORTED"]
 
+_PL_TABLE = tuple(row for row in table.TABLE if row.piecewise_linear)
 SUPPORTED = (
-    "modules: Linear, ReLU (inplace too), LeakyReLU, Hardtanh, ReLU6, Flatten, Unflatten, "
-    "Identity, Dropout/Dropout1d/Dropout2d/AlphaDropout (as identity), BatchNorm1d/BatchNorm2d "
+    f"modules: Linear, {', '.join(r.torch_module for r in _PL_TABLE)} (the piecewise-linear "
+    "activations of reluthe.activations.TABLE; inplace too), Flatten, Unflatten, "
+    "Dropout/Dropout1d/Dropout2d/AlphaDropout (as identity), BatchNorm1d/BatchNorm2d "
     "(eval mode), Conv1d, Conv2d, AvgPool1d, AvgPool2d (with input_shape); functions in forward: "
-    "F.relu, torch.relu, x.relu(), F.leaky_relu, F.hardtanh, F.relu6, torch.clamp/x.clamp "
+    f"{', '.join('F.' + r.torch_function for r in _PL_TABLE if r.torch_function)} (and their "
+    "torch.*, x.*() and in-place forms, e.g. torch.relu, x.relu()), torch.clamp/x.clamp "
     "(constant bounds), torch.flatten, x.flatten(), x.view(...), x.reshape(...), F.dropout"
 )
 
@@ -439,6 +444,39 @@ class _Tracker:
         self.affine(w, b, out_shape, src)
 
 
+# nets.Activation of every piecewise-linear row of reluthe.activations.TABLE, keyed by name, from
+# the row's parameters in order; None: no layer (the identity)
+_PL_BUILDERS = {
+    "relu": Activation.relu,
+    "leaky_relu": Activation.leaky_relu,
+    "hardtanh": Activation.hardtanh,
+    "relu6": Activation.relu6,
+    "identity": None,
+}
+
+
+def _pl_module_row(module) -> table.ActivationSpec | None:
+    """The piecewise-linear row whose torch module ``module`` is (the nearest class in its MRO:
+    ``ReLU6`` is a ``Hardtanh``)."""
+    by_class = {row.torch_module_class(): row for row in _PL_TABLE}
+    return next((by_class[c] for c in type(module).__mro__ if c in by_class), None)
+
+
+def _pl_function_row(target) -> table.ActivationSpec | None:
+    """The piecewise-linear row of an fx call target: a torch callable or a tensor method name."""
+    import torch
+
+    if isinstance(target, str):
+        target = getattr(torch.Tensor, target, None)
+    return next((row for row in _PL_TABLE if target in row.torch_callables()), None)
+
+
+def _pl_step(tracker: _Tracker, row: table.ActivationSpec, values: list, src: str):
+    build = _PL_BUILDERS[row.name]
+    if build is not None:
+        tracker.act(build(*(float(v) for v in values)), src)
+
+
 def _module_step(tracker: _Tracker, module, name: str):
     from torch import nn
 
@@ -456,15 +494,9 @@ def _module_step(tracker: _Tracker, module, name: str):
             raise InvalidInputError(f"The 'net' parameter of {func}: {src} expects "
                                     f"{w.shape[1]} inputs but receives shape {shape}.")
         tracker.affine(w, b, (w.shape[0],), src)
-    elif isinstance(module, nn.ReLU):
-        tracker.act(Activation.relu(), src)
-    elif isinstance(module, nn.LeakyReLU):
-        tracker.act(Activation.leaky_relu(module.negative_slope), src)
-    elif isinstance(module, nn.ReLU6):
-        tracker.act(Activation.relu6(), src)
-    elif isinstance(module, nn.Hardtanh):
-        tracker.act(Activation.hardtanh(module.min_val, module.max_val), src)
-    elif isinstance(module, (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
+    elif (row := _pl_module_row(module)) is not None:
+        _pl_step(tracker, row, [getattr(module, p.torch) for p in row.params if p.torch], src)
+    elif isinstance(module, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
                              nn.AlphaDropout, nn.FeatureAlphaDropout)):
         return
     elif isinstance(module, nn.Flatten):
@@ -503,18 +535,9 @@ def _function_step(tracker: _Tracker, target, args, kwargs, name: str):
     import torch.nn.functional as F
 
     src = f"{name} ({getattr(target, '__name__', target)})"
-    relus = {F.relu, torch.relu, torch.relu_, F.relu_, "relu", "relu_"}
-    if target in relus:
-        tracker.act(Activation.relu(), src)
-    elif target in (F.leaky_relu, "leaky_relu"):
-        slope = kwargs.get("negative_slope", args[1] if len(args) > 1 else 0.01)
-        tracker.act(Activation.leaky_relu(float(_const(slope, src))), src)
-    elif target in (F.hardtanh, "hardtanh"):
-        lo = kwargs.get("min_val", args[1] if len(args) > 1 else -1.0)
-        hi = kwargs.get("max_val", args[2] if len(args) > 2 else 1.0)
-        tracker.act(Activation.hardtanh(float(_const(lo, src)), float(_const(hi, src))), src)
-    elif target in (F.relu6, "relu6"):
-        tracker.act(Activation.relu6(), src)
+    if (row := _pl_function_row(target)) is not None:
+        values = row.torch_call_values(args, kwargs).values()
+        _pl_step(tracker, row, [_const(v, src) for v in values], src)
     elif target in (torch.clamp, torch.clip, "clamp", "clip", "clamp_", "clip_"):
         lo = _const(kwargs.get("min", args[1] if len(args) > 1 else None), src)
         hi = _const(kwargs.get("max", args[2] if len(args) > 2 else None), src)

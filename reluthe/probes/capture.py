@@ -4,7 +4,10 @@ Module hooks miss ``F.relu`` inside ``forward`` and see in-place ReLU outputs on
 layers may have changed them. :func:`capture_activations` instead intercepts the functional calls
 themselves with a ``TorchFunctionMode``, so ``nn.ReLU()``, ``nn.ReLU(inplace=True)``, ``F.relu``,
 ``torch.relu``, ``x.relu()``, ``torch.relu_`` and the other activations in ``ACTIVATION_FUNCS``
-are all recorded, in call order, as detached copies.
+(every torch callable of every row of :data:`reluthe.activations.TABLE`) are all recorded, in call
+order, as detached copies, under the row's name: ``nn.GELU(approximate="tanh")`` is
+``gelu_tanh``; ``nn.ReLU6`` and ``F.hardtanh(x, 0, 6)`` are ``relu6``. The identity calls no
+torch function, so nothing records it.
 
 Examples
 --------
@@ -28,23 +31,56 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from reluthe import activations as table
 from reluthe.errors import InvalidInputError
 
 __all__ = ["Capture", "capture_activations", "recording", "check_model_batch",
            "ACTIVATION_FUNCS"]
 
-ACTIVATION_FUNCS = {
-    F.relu: "relu", torch.relu: "relu", torch.relu_: "relu", torch.Tensor.relu: "relu",
-    torch.Tensor.relu_: "relu", F.leaky_relu: "leaky_relu", F.elu: "elu", F.selu: "selu",
-    F.celu: "celu", F.gelu: "gelu", F.silu: "silu", F.softplus: "softplus", F.mish: "mish",
-    torch.tanh: "tanh", torch.Tensor.tanh: "tanh", torch.sigmoid: "sigmoid",
-    torch.Tensor.sigmoid: "sigmoid", F.hardtanh: "hardtanh", F.relu6: "relu6",
-}
+
+def _activation_funcs() -> dict:
+    funcs: dict = {}
+    for row in table.TABLE:  # a callable shared by rows (F.gelu) keeps the first row's name
+        for fn in row.torch_callables():
+            funcs.setdefault(fn, row.name)
+    return funcs
+
+
+ACTIVATION_FUNCS: dict = _activation_funcs()
+"""Every torch callable of a row of :data:`reluthe.activations.TABLE` → the row's name."""
 # F.relu and friends dispatch to these torch-level ops too; record only the outermost call.
+
+
+def _variants() -> dict[str, list]:
+    """Rows whose calls ACTIVATION_FUNCS names after another row (``gelu_tanh`` calls ``F.gelu``,
+    ``nn.ReLU6`` calls ``F.hardtanh``), by that row's name."""
+    out: dict[str, list] = {}
+    for row in table.TABLE:
+        if row.special_case_of:
+            out.setdefault(row.special_case_of[0], []).append(row)
+        elif row.torch_function and ACTIVATION_FUNCS[row.torch_callables()[0]] != row.name:
+            out.setdefault(ACTIVATION_FUNCS[row.torch_callables()[0]], []).append(row)
+    return out
+
+
+_VARIANTS = _variants()
+
+
+def _is_call_of(row: table.ActivationSpec, name: str, args: tuple, kwargs: dict) -> bool:
+    if row.special_case_of:
+        values = table.spec(name).torch_call_values(args, kwargs)
+        return all(values[k] == float(v) for k, v in row.special_case_of[1])
+    return all(kwargs.get(k) == v for k, v in row.torch_options)
+
+
+def _variant(name: str, args: tuple, kwargs: dict) -> str:
+    """The row that a call of ``name``'s torch function computes (``name`` unless a variant's
+    options or parameter values match)."""
+    return next((row.name for row in _VARIANTS.get(name, ())
+                 if _is_call_of(row, name, args, kwargs)), name)
 
 
 @dataclass(frozen=True)
@@ -87,6 +123,7 @@ class _Recorder(TorchFunctionMode):
                 z.register_hook(lambda g, box=box: box.append(g.detach().clone()))
             pre = z.detach().clone()
             out = func(*args, **kwargs)
+            name = _variant(name, args, kwargs)
             self.records.append(Capture(name, pre, out.detach().clone(), box))
         finally:
             self._depth -= 1

@@ -3,8 +3,8 @@
 Every expression is in the real symbol :data:`x` (also ``symbols.x``). Nothing here imports
 torch; :func:`check_against_torch` imports it when called.
 
-* :func:`activation`, :func:`pieces`, :func:`parameters`: the catalogue (names as
-  :data:`reluthe.models.ACTIVATIONS`, parameters with torch's defaults);
+* :func:`activation`, :func:`pieces`, :func:`parameters`: the catalogue (names, aliases and
+  parameters with torch's defaults from the table :data:`reluthe.activations.TABLE`);
 * :func:`derivative` (``nan`` at kinks by default, ``at_kink`` selects a convention),
   :func:`one_sided_derivatives`, :func:`subdifferential` (Clarke), :func:`kinks`,
   :func:`limits_at_infinity`, :func:`compare_functions`;

@@ -2,9 +2,10 @@
 
 Every activation is stored as a continuous piecewise function: sorted breakpoints
 ``b_1 < … < b_k`` and one analytic expression per open interval between them (a smooth activation
-has no breakpoint and one piece). The names are those of :data:`reluthe.models.ACTIVATIONS`;
-parameters carry torch's names and defaults, as exact numbers (``leaky_relu``'s ``alpha=1/100`` is
-torch's ``negative_slope=0.01``) or as sympy symbols supplied by the caller.
+has no breakpoint and one piece). The names, aliases and parameters
+(with torch's defaults) are those of :data:`reluthe.activations.TABLE`; this module holds the
+expression of each row, keyed by its name. Parameters are exact numbers (``leaky_relu``'s
+``alpha=1/100`` is torch's ``negative_slope=0.01``) or sympy symbols supplied by the caller.
 
 Conventions
 -----------
@@ -34,6 +35,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from reluthe import activations as table
 from reluthe.errors import InvalidInputError
 from reluthe.symbolic.symbols import x
 
@@ -47,87 +49,57 @@ __all__ = [
     "resolve_name",
 ]
 
-# torch's SELU constants (torch.nn.SELU documentation), kept exact as decimals.
-_SELU_ALPHA = sp.Rational("1.6732632423543772848170429916717")
-_SELU_SCALE = sp.Rational("1.0507009873554804934193349852946")
 _GELU_TANH_C = sp.Rational("0.044715")
 
 
 @dataclass(frozen=True)
-class _Param:
-    name: str
-    default: sp.Expr
-    domain: str  # "positive" or "real"
-
-
-@dataclass(frozen=True)
-class _Spec:
-    params: tuple[_Param, ...]
+class _Builder:
     build: Callable[..., tuple[tuple, tuple]]  # params -> (breakpoints, pieces)
-    torch_kink: str | int  # torch autograd's value at a kink: "left", "right" or a number
-    formula: str
+    torch_kink: str | int = "left"  # torch autograd's value at a kink: "left", "right" or a number
 
 
 def _smooth(expr_fn):
-    return lambda **p: ((), (expr_fn(**p),))
+    return _Builder(lambda **p: ((), (expr_fn(**p),)))
 
 
-_CATALOGUE: dict[str, _Spec] = {
-    "relu": _Spec((), lambda: ((sp.Integer(0),), (sp.Integer(0), x)), "left", "max(0, x)"),
-    "leaky_relu": _Spec(
-        (_Param("alpha", sp.Rational(1, 100), "real"),),
-        lambda alpha: ((sp.Integer(0),), (alpha * x, x)), "left",
-        "x if x >= 0 else alpha*x"),
-    "elu": _Spec(
-        (_Param("alpha", sp.Integer(1), "positive"),),
-        lambda alpha: ((sp.Integer(0),), (alpha * (sp.exp(x) - 1), x)), "left",
-        "x if x > 0 else alpha*(exp(x) - 1)"),
-    "selu": _Spec(
-        (_Param("alpha", _SELU_ALPHA, "positive"), _Param("scale", _SELU_SCALE, "positive")),
-        lambda alpha, scale: ((sp.Integer(0),), (scale * alpha * (sp.exp(x) - 1), scale * x)),
-        "left", "scale*(x if x > 0 else alpha*(exp(x) - 1))"),
-    "celu": _Spec(
-        (_Param("alpha", sp.Integer(1), "positive"),),
-        lambda alpha: ((sp.Integer(0),), (alpha * (sp.exp(x / alpha) - 1), x)), "left",
-        "max(0, x) + min(0, alpha*(exp(x/alpha) - 1))"),
-    "gelu": _Spec((), _smooth(lambda: x / 2 * (1 + sp.erf(x / sp.sqrt(2)))), "left",
-                  "x*Phi(x) = x/2*(1 + erf(x/sqrt(2)))"),
-    "gelu_tanh": _Spec(
-        (), _smooth(lambda: x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + _GELU_TANH_C * x**3)))),
-        "left", "x/2*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x**3)))"),
-    "silu": _Spec((_Param("beta", sp.Integer(1), "positive"),),
-                  _smooth(lambda beta: x / (1 + sp.exp(-beta * x))), "left",
-                  "x*sigmoid(beta*x)"),
-    "softplus": _Spec((_Param("beta", sp.Integer(1), "positive"),),
-                      _smooth(lambda beta: sp.log(1 + sp.exp(beta * x)) / beta), "left",
-                      "log(1 + exp(beta*x))/beta"),
-    "mish": _Spec((), _smooth(lambda: x * sp.tanh(sp.log(1 + sp.exp(x)))), "left",
-                  "x*tanh(softplus(x))"),
-    "tanh": _Spec((), _smooth(lambda: sp.tanh(x)), "left", "tanh(x)"),
-    "sigmoid": _Spec((), _smooth(lambda: 1 / (1 + sp.exp(-x))), "left", "1/(1 + exp(-x))"),
-    "hardtanh": _Spec(
-        (_Param("min_val", sp.Integer(-1), "real"), _Param("max_val", sp.Integer(1), "real")),
-        lambda min_val, max_val: ((min_val, max_val), (min_val, x, max_val)), 0,
-        "min(max(x, min_val), max_val)"),
-    "relu6": _Spec((), lambda: ((sp.Integer(0), sp.Integer(6)), (sp.Integer(0), x, sp.Integer(6))),
-                   0, "min(max(0, x), 6)"),
-    "identity": _Spec((), _smooth(lambda: x), "left", "x"),
+_ZERO = sp.Integer(0)
+
+# the sympy form of every row of reluthe.activations.TABLE, keyed by its name
+_BUILDERS: dict[str, _Builder] = {
+    "relu": _Builder(lambda: ((_ZERO,), (_ZERO, x))),
+    "leaky_relu": _Builder(lambda alpha: ((_ZERO,), (alpha * x, x))),
+    "elu": _Builder(lambda alpha: ((_ZERO,), (alpha * (sp.exp(x) - 1), x))),
+    "selu": _Builder(lambda alpha, scale: ((_ZERO,), (scale * alpha * (sp.exp(x) - 1),
+                                                       scale * x))),
+    "celu": _Builder(lambda alpha: ((_ZERO,), (alpha * (sp.exp(x / alpha) - 1), x))),
+    "gelu": _smooth(lambda: x / 2 * (1 + sp.erf(x / sp.sqrt(2)))),
+    "gelu_tanh": _smooth(
+        lambda: x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + _GELU_TANH_C * x**3)))),
+    "silu": _smooth(lambda beta: x / (1 + sp.exp(-beta * x))),
+    "softplus": _smooth(lambda beta: sp.log(1 + sp.exp(beta * x)) / beta),
+    "mish": _smooth(lambda: x * sp.tanh(sp.log(1 + sp.exp(x)))),
+    "tanh": _smooth(lambda: sp.tanh(x)),
+    "sigmoid": _smooth(lambda: 1 / (1 + sp.exp(-x))),
+    "hardtanh": _Builder(lambda min_val, max_val: ((min_val, max_val), (min_val, x, max_val)), 0),
+    "relu6": _Builder(lambda: ((_ZERO, sp.Integer(6)), (_ZERO, x, sp.Integer(6))), 0),
+    "identity": _smooth(lambda: x),
 }
 
-ACTIVATIONS: tuple[str, ...] = tuple(_CATALOGUE)
-"""Names of the catalogue, the same as :data:`reluthe.models.ACTIVATIONS`."""
+ACTIVATIONS: tuple[str, ...] = table.ACTIVATIONS
+"""Names of the catalogue: those of :data:`reluthe.activations.ACTIVATIONS`."""
 
-ALIASES: dict[str, str] = {"swish": "silu", "linear": "identity"}
+ALIASES: dict[str, str] = table.ALIASES
 
 
 def resolve_name(name) -> str:
-    """The catalogue name for ``name`` (aliases resolved); unknown names list the catalogue."""
-    resolved = ALIASES.get(name, name) if isinstance(name, str) else name
-    if not isinstance(resolved, str) or resolved not in _CATALOGUE:
-        raise InvalidInputError(
-            f"The 'name' parameter of reluthe.symbolic must be one of {sorted(ACTIVATIONS)} "
-            f"(aliases {sorted(ALIASES)}). Got {name!r} instead.")
-    return resolved
+    """The catalogue name for ``name`` (aliases resolved); unknown names list the catalogue.
+
+    Examples
+    --------
+    >>> resolve_name("swish")
+    'silu'
+    """
+    return table.spec(name, func="reluthe.symbolic").name
 
 
 def parameters(name: str) -> dict[str, sp.Expr]:
@@ -140,7 +112,8 @@ def parameters(name: str) -> dict[str, sp.Expr]:
     >>> float(parameters("selu")["scale"])
     1.0507009873554805
     """
-    return {p.name: p.default for p in _CATALOGUE[resolve_name(name)].params}
+    row = table.spec(name, func="reluthe.symbolic")
+    return {p.name: sp.Rational(p.default) for p in row.params}
 
 
 def _as_sympy(value, pname: str, name: str) -> sp.Expr:
@@ -165,7 +138,7 @@ def _as_sympy(value, pname: str, name: str) -> sp.Expr:
 
 
 def _check_params(name: str, params: dict) -> tuple[tuple[str, sp.Expr], ...]:
-    spec = _CATALOGUE[name]
+    spec = table.spec(name)
     known = [p.name for p in spec.params]
     extra = sorted(set(params) - set(known))
     if extra:
@@ -173,7 +146,8 @@ def _check_params(name: str, params: dict) -> tuple[tuple[str, sp.Expr], ...]:
                                 f"{extra}.")
     out = []
     for p in spec.params:
-        value = _as_sympy(params[p.name], p.name, name) if p.name in params else p.default
+        value = _as_sympy(params[p.name], p.name, name) if p.name in params else \
+            sp.Rational(p.default)
         if p.domain == "positive" and value.is_positive is not True:
             raise InvalidInputError(
                 f"Parameter {p.name!r} of activation {name!r} must be > 0 (a symbol needs "
@@ -226,10 +200,10 @@ class Pieces:
 
 @lru_cache(maxsize=512)
 def _pieces_cached(name: str, params: tuple) -> Pieces:
-    spec = _CATALOGUE[name]
-    breakpoints, exprs = spec.build(**dict(params))
+    builder = _BUILDERS[name]
+    breakpoints, exprs = builder.build(**dict(params))
     return Pieces(name, params, tuple(sp.sympify(b) for b in breakpoints),
-                  tuple(sp.sympify(e) for e in exprs), spec.torch_kink)
+                  tuple(sp.sympify(e) for e in exprs), builder.torch_kink)
 
 
 def pieces(name: str, **params) -> Pieces:

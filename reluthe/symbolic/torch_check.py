@@ -48,8 +48,9 @@ from functools import lru_cache
 import mpmath
 import sympy as sp
 
+from reluthe import activations as table
 from reluthe.errors import InvalidInputError
-from reluthe.symbolic.activations import Pieces, parameters, pieces
+from reluthe.symbolic.activations import Pieces, pieces
 from reluthe.symbolic.calculus import _one_sided_at_breakpoint, _same, limits_at_infinity
 from reluthe.symbolic.symbols import x
 
@@ -128,66 +129,45 @@ def _dtype_name(dtype) -> str:
     return name
 
 
-def _torch_function(p: Pieces):
-    """torch's implementation of the activation, and notes on how it is built."""
-    import torch
+def _selu(alpha: float, scale: float):
     import torch.nn.functional as F
 
-    prm = {k: float(v) for k, v in p.params}
-    notes = []
-    name = p.name
-    if name == "relu":
-        fn = F.relu
-    elif name == "leaky_relu":
-        def fn(t):
-            return F.leaky_relu(t, prm["alpha"])
-    elif name in ("elu", "celu"):
-        op = F.elu if name == "elu" else F.celu
+    return lambda t: scale * F.elu(t, alpha)
 
-        def fn(t):
-            return op(t, prm["alpha"])
-    elif name == "selu":
-        if dict(p.params) == parameters("selu"):
-            fn = F.selu
-        else:
-            notes.append("selu with non-default constants is built as scale * F.elu(x, alpha)")
 
-            def fn(t):
-                return prm["scale"] * F.elu(t, prm["alpha"])
-    elif name in ("gelu", "gelu_tanh"):
-        approx = "none" if name == "gelu" else "tanh"
+def _swish(beta: float):
+    import torch
 
-        def fn(t):
-            return F.gelu(t, approximate=approx)
-    elif name == "silu":
-        if prm["beta"] == 1.0:
-            fn = F.silu
-        else:
-            notes.append("torch has no Swish beta: built as x * torch.sigmoid(beta * x)")
+    return lambda t: t * torch.sigmoid(beta * t)
 
-            def fn(t):
-                return t * torch.sigmoid(prm["beta"] * t)
-    elif name == "softplus":
-        notes.append("torch's softplus returns x where beta*x > 20 (threshold=20); the exact "
-                     "function differs there by up to log1p(exp(-20))/beta")
 
-        def fn(t):
-            return F.softplus(t, prm["beta"])
-    elif name == "mish":
-        fn = F.mish
-    elif name == "tanh":
-        fn = torch.tanh
-    elif name == "sigmoid":
-        fn = torch.sigmoid
-    elif name == "hardtanh":
-        def fn(t):
-            return F.hardtanh(t, prm["min_val"], prm["max_val"])
-    elif name == "relu6":
-        fn = F.relu6
-    else:  # identity
-        def fn(t):
-            return t
-    return fn, notes
+# torch compositions for parameters that torch's own function lacks, keyed by activation name
+_COMPOSED = {
+    "selu": ("selu with non-default constants is built as scale * F.elu(x, alpha)", _selu),
+    "silu": ("torch has no Swish beta: built as x * torch.sigmoid(beta * x)", _swish),
+}
+_NOTES = {
+    "softplus": "torch's softplus returns x where beta*x > 20 (threshold=20); the exact "
+                "function differs there by up to log1p(exp(-20))/beta",
+}
+
+
+def _torch_function(p: Pieces):
+    """torch's implementation of the activation, and notes on how it is built.
+
+    torch's own function (:func:`reluthe.models.activation_fn`) unless a parameter that torch
+    lacks differs from its default; then the composition of ``_COMPOSED``.
+    """
+    from reluthe.models import activation_fn
+
+    row = table.spec(p.name)
+    values = {k: float(v) for k, v in p.params}
+    notes = [_NOTES[row.name]] if row.name in _NOTES else []
+    if any(q.torch is None and values[q.name] != float(q.default) for q in row.params):
+        note, build = _COMPOSED[row.name]
+        return build(**values), [*notes, note]
+    torch_values = {q.name: values[q.name] for q in row.params if q.torch is not None}
+    return activation_fn(row.name, **torch_values), notes
 
 
 def _grid(p: Pieces, dtype: str) -> list[tuple[float, str]]:
