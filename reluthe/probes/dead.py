@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from scipy import stats as _st
 from torch import nn
 
 from reluthe._validate import check_finite_array, check_positive_int, check_seed
@@ -44,6 +43,7 @@ from reluthe.data import Dataset
 from reluthe.errors import InvalidInputError
 from reluthe.models import mlp
 from reluthe.probes.capture import capture_activations
+from reluthe.stats import clopper_pearson
 
 __all__ = ["DeadNetworkEstimate", "dead_network_mc", "dead_network_theory", "clopper_pearson",
            "dead_unit_share", "dying_units"]
@@ -60,21 +60,6 @@ def dead_network_theory(width: int, depth: int) -> float:
     width = check_positive_int(width, param="width", func="dead_network_theory")
     depth = check_positive_int(depth, param="depth", func="dead_network_theory")
     return float(-np.expm1(depth * np.log1p(-(0.5 ** width))))
-
-
-def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) interval of a binomial proportion ``k / n``.
-
-    Examples
-    --------
-    >>> lo, hi = clopper_pearson(0, 10)
-    >>> lo, round(hi, 4)
-    (0.0, 0.3085)
-    """
-    a = 1.0 - confidence
-    lo = 0.0 if k == 0 else float(_st.beta.ppf(a / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(_st.beta.ppf(1 - a / 2, k + 1, n - k))
-    return lo, hi
 
 
 @dataclass(frozen=True)
