@@ -7,13 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from _close import assert_weights_close, trained_atol
 from torch import nn
 
 from reluthe import data, models
 from reluthe.errors import InvalidInputError
 from reluthe.train import Recipe, TrainResult, batch_order, fit, train_mlps
-
-from _close import assert_weights_close, trained_atol
 
 WIDTHS = [2, 16, 16, 3]
 
