@@ -7,6 +7,12 @@ are applied elementwise with per-member hyper-parameters. Member ``k`` follows t
 update rule, equal up to float rounding), only faster. The global RNG is never touched: every
 draw comes from a generator seeded by the member's seed.
 
+The evidence standard reads results at a step chosen without the test set: a dataset loaded with
+``val_size > 0`` adds validation curves, :meth:`TrainResult.at_best_val` reads every member at its
+best validation score and :meth:`TrainResult.at_matched_fit` at the first step that fits the
+training set to a target (both give a :class:`Checkpoint`). Learning rates are chosen on
+validation by :func:`reluthe.protocol.select_lr`.
+
 Examples
 --------
 >>> from reluthe import data
@@ -20,9 +26,10 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -33,7 +40,7 @@ from reluthe.data import Dataset
 from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn, mlp
 
-__all__ = ["Recipe", "TrainResult", "FitResult", "train_mlps", "fit", "batch_order"]
+__all__ = ["Recipe", "TrainResult", "Checkpoint", "FitResult", "train_mlps", "fit", "batch_order"]
 
 _BATCH_SEED_OFFSET = 7919  # batch order generator = seed + offset, distinct from the init generator
 
@@ -92,6 +99,49 @@ class Recipe:
         return asdict(self)
 
 
+@dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """Metrics of every member at one evaluation step chosen per member by a rule.
+
+    Made by :meth:`TrainResult.at_best_val` and :meth:`TrainResult.at_matched_fit`. Members for
+    which the rule finds no step (a fit target never reached) stay in every array, with
+    ``reached`` False, ``index`` -1 and NaN elsewhere: none is dropped.
+
+    Attributes
+    ----------
+    rule : str
+        The rule, e.g. ``"best val_acc"`` or ``"first train_acc >= 0.95"``.
+    index : np.ndarray of int, shape (K,)
+        Position of the chosen evaluation in ``TrainResult.steps`` (-1: none).
+    step : np.ndarray of float, shape (K,)
+        The chosen optimiser step (NaN: none).
+    reached : np.ndarray of bool, shape (K,)
+    train_loss, train_acc, test_loss, test_acc : np.ndarray, shape (K,)
+        The curves of :class:`TrainResult` read at ``index``.
+    val_loss, val_acc : np.ndarray or None, shape (K,)
+        As above; ``None`` when the run had no validation split.
+    """
+
+    rule: str
+    index: np.ndarray
+    step: np.ndarray
+    reached: np.ndarray
+    train_loss: np.ndarray
+    train_acc: np.ndarray
+    test_loss: np.ndarray
+    test_acc: np.ndarray
+    val_loss: np.ndarray | None = None
+    val_acc: np.ndarray | None = None
+
+    @property
+    def n_unreached(self) -> int:
+        """Number of members for which the rule found no step."""
+        return int((~self.reached).sum())
+
+
+_CURVES = ("train_loss", "train_acc", "test_loss", "test_acc", "val_loss", "val_acc")
+
+
 @dataclass(frozen=True)
 class TrainResult:
     """Curves and final weights of K jointly trained MLPs.
@@ -118,6 +168,10 @@ class TrainResult:
         CPU seconds of this process in training steps (evaluation excluded): unlike wall-clock
         time, not stretched by other processes, so the last step over it is a throughput for
         budgets of compute (with one torch thread, the time of an otherwise idle core).
+    val_loss, val_acc : np.ndarray, shape (K, T), or None
+        The validation curves, when the dataset has a validation split (``None`` otherwise).
+        :meth:`at_best_val` and :meth:`at_matched_fit` read every curve at a step chosen per
+        member; weights are kept for the last step only.
     """
 
     widths: tuple[int, ...]
@@ -136,10 +190,137 @@ class TrainResult:
     output_activation: str | None = None
     train_time_s: float = 0.0
     train_cpu_s: float = 0.0
+    val_loss: np.ndarray | None = None
+    val_acc: np.ndarray | None = None
 
     @property
     def n_members(self) -> int:
         return len(self.seeds)
+
+    @property
+    def has_val(self) -> bool:
+        """Whether validation curves were recorded (the dataset had a validation split)."""
+        return self.val_acc is not None
+
+    def at_best_val(self, metric: str = "val_acc") -> Checkpoint:
+        """Every member at its evaluation with the best validation score (ties: the earliest).
+
+        Parameters
+        ----------
+        metric : {"val_acc", "val_loss"}
+            Highest accuracy, or lowest loss (regression has no accuracy). A NaN score (a
+            diverged run) counts as the worst.
+
+        Returns
+        -------
+        Checkpoint
+            Every curve read at the chosen step; ``reached`` is True for all members.
+
+        Examples
+        --------
+        >>> from reluthe import data
+        >>> ds = data.load("spirals", seed=0, n_samples=400, val_size=0.25)
+        >>> res = train_mlps(ds, [2, 32, 2], seeds=[0, 1], recipes=Recipe(steps=60, eval_every=20))
+        >>> best = res.at_best_val()
+        >>> bool((best.val_acc == res.val_acc.max(axis=1)).all()), best.n_unreached
+        (True, 0)
+        """
+        values = self._curve_for(metric, ("val_acc", "val_loss"), "at_best_val")
+        maximize = metric.endswith("acc")
+        score = np.where(np.isnan(values), -np.inf if maximize else np.inf, values)
+        index = np.argmax(score, 1) if maximize else np.argmin(score, 1)  # first of ties
+        return self._checkpoint(index, f"best {metric}")
+
+    def at_matched_fit(self, target: float = 0.95, metric: str = "train_acc") -> Checkpoint:
+        """Every member at the first evaluation where its fit reaches ``target``.
+
+        Comparing arms at equal fit of the training set separates generalisation from how far
+        training got. Members that never reach the target are kept, with ``reached`` False
+        and NaN metrics (:attr:`Checkpoint.n_unreached` counts them).
+
+        Parameters
+        ----------
+        target : float
+            Train accuracy to reach (``>=``, in (0, 1]), or train loss (``<=``, >= 0).
+        metric : {"train_acc", "train_loss"}
+
+        Returns
+        -------
+        Checkpoint
+
+        Examples
+        --------
+        >>> from reluthe import data
+        >>> ds = data.load("spirals", seed=0, n_samples=400, val_size=0.25)
+        >>> res = train_mlps(ds, [2, 32, 2], seeds=[0, 1], recipes=Recipe(steps=60, eval_every=20))
+        >>> fit = res.at_matched_fit(target=1.0)  # 60 steps do not fit the spirals
+        >>> fit.reached.tolist(), fit.n_unreached, bool(np.isnan(fit.test_acc).all())
+        ([False, False], 2, True)
+        """
+        func = "TrainResult.at_matched_fit"
+        values = self._curve_for(metric, ("train_acc", "train_loss"), "at_matched_fit")
+        is_acc = metric.endswith("acc")
+        ok = (isinstance(target, numbers.Real) and not isinstance(target, bool)
+              and math.isfinite(target) and (0 < target <= 1 if is_acc else target >= 0))
+        if not ok:
+            accepted = "a number in (0, 1]" if is_acc else "a finite number >= 0"
+            raise InvalidInputError(f"The 'target' parameter of {func} with metric={metric!r} "
+                                    f"must be {accepted}. Got {target!r} instead.")
+        hit = values >= target if is_acc else values <= target  # NaN never hits
+        index = np.where(hit.any(1), hit.argmax(1), -1)
+        return self._checkpoint(index, f"first {metric} {'>=' if is_acc else '<='} {target:g}")
+
+    def _curve_for(self, metric: str, choices: tuple[str, ...], method: str) -> np.ndarray:
+        func = f"TrainResult.{method}"
+        check_choice(metric, choices, param="metric", func=func)
+        values = getattr(self, metric)
+        if values is None:
+            raise InvalidInputError(f"{func}(metric={metric!r}) needs validation curves, and this "
+                                    f"run has none: its dataset had no validation split. Load it "
+                                    f"with reluthe.data.load(..., val_size=0.2).")
+        if metric.endswith("acc") and np.isnan(values).all():
+            raise InvalidInputError(f"The 'metric' parameter of {func} is {metric!r}, but this "
+                                    f"run has no accuracies (regression); use "
+                                    f"{metric.replace('acc', 'loss')!r}.")
+        return values
+
+    def _checkpoint(self, index: np.ndarray, rule: str) -> Checkpoint:
+        reached = index >= 0
+        safe = np.where(reached, index, 0)
+        picked = {}
+        for name in _CURVES:
+            curve = getattr(self, name)
+            if curve is not None:
+                values = np.take_along_axis(curve, safe[:, None], 1)[:, 0].astype(np.float64)
+                picked[name] = np.where(reached, values, np.nan)
+        step = np.where(reached, np.asarray(self.steps, dtype=np.float64)[safe], np.nan)
+        return Checkpoint(rule, np.asarray(index, dtype=np.int64), step, reached, **picked)
+
+    def select(self, members: Sequence[int]) -> TrainResult:
+        """The result restricted to ``members`` (indices, in that order): curves, weights,
+        seeds, recipes and inits; the times stay those of the whole batched run.
+
+        Examples
+        --------
+        >>> from reluthe import data
+        >>> ds = data.load("spirals", seed=0, n_samples=200)
+        >>> res = train_mlps(ds, [2, 8, 2], seeds=[0, 1, 2], recipes=Recipe(steps=4, eval_every=4))
+        >>> sub = res.select([2, 0])
+        >>> sub.seeds, sub.test_acc.shape
+        ((2, 0), (2, 2))
+        """
+        idx = [int(m) for m in members]
+        if not idx or not all(0 <= m < self.n_members for m in idx):
+            raise InvalidInputError(f"The 'members' parameter of TrainResult.select must be a "
+                                    f"non-empty sequence of indices in [0, {self.n_members}). "
+                                    f"Got {list(members)!r} instead.")
+        inits = tuple(self.member_inits[m] for m in idx)
+        curves = {name: getattr(self, name)[idx] for name in _CURVES
+                  if getattr(self, name) is not None}
+        return replace(
+            self, init=inits[0] if len(set(inits)) == 1 else inits,
+            seeds=tuple(self.seeds[m] for m in idx), recipes=tuple(self.recipes[m] for m in idx),
+            weights=[(w[idx], b[idx]) for w, b in self.weights], **curves)
 
     @property
     def member_inits(self) -> tuple[str, ...]:
@@ -189,6 +370,8 @@ class TrainResult:
             "final_test_loss": self.test_loss[:, -1].tolist(),
             "final_train_acc": self.train_acc[:, -1].tolist(),
             "final_test_acc": self.test_acc[:, -1].tolist(),
+            **({"final_val_loss": self.val_loss[:, -1].tolist(),
+                "final_val_acc": self.val_acc[:, -1].tolist()} if self.has_val else {}),
             "time_s": self.time_s, "train_time_s": self.train_time_s,
             "train_cpu_s": self.train_cpu_s,
         }
@@ -257,7 +440,8 @@ def _check_dataset(dataset: Dataset, func: str) -> None:
     if not isinstance(dataset, Dataset):
         raise InvalidInputError(f"The 'dataset' parameter of {func} must be a reluthe.data.Dataset "
                                 f"(from reluthe.data.load). Got {type(dataset).__name__} instead.")
-    names = ("x_train", "x_test") + (("y_train", "y_test") if dataset.n_classes is None else ())
+    names = ("x_train", "x_val", "x_test") + (
+        ("y_train", "y_val", "y_test") if dataset.n_classes is None else ())
     for name in names:
         t = getattr(dataset, name)
         if not torch.isfinite(t).all():
@@ -302,6 +486,182 @@ def _check_init_weights(weights, widths, k, func) -> list:
     return pairs
 
 
+def _check_train_args(dataset, widths, seeds, recipes, init, max_time_s, func):
+    """Validated ``(recipes, seeds, widths, init)`` of :func:`train_mlps` as tuples."""
+    _check_dataset(dataset, func)
+    recipes = (recipes,) if isinstance(recipes, Recipe) else tuple(recipes)
+    if not recipes or not all(isinstance(r, Recipe) for r in recipes):
+        raise InvalidInputError(f"The 'recipes' parameter of {func} must be a Recipe or a "
+                                f"non-empty sequence of Recipe. Got {recipes!r} instead.")
+    shared = {(r.optimizer, r.batch_size, r.steps, r.eval_every) for r in recipes}
+    if len(shared) > 1:
+        raise InvalidInputError(f"All recipes of one batched run must share optimizer, batch_size, "
+                                f"steps and eval_every. Got {sorted(shared)}.")
+    if isinstance(seeds, (int, str)) or len(seeds) == 0:
+        raise InvalidInputError(f"The 'seeds' parameter of {func} must be a non-empty sequence of "
+                                f"integers. Got {seeds!r} instead.")
+    seeds = tuple(check_seed(s, func=func, param="seeds") for s in seeds)
+    widths = tuple(int(w) for w in widths)
+    if widths[0] != dataset.input_dim:
+        raise InvalidInputError(f"widths[0] must equal the dataset's input dimension "
+                                f"{dataset.input_dim}. Got widths={list(widths)}.")
+    if dataset.n_classes is not None and widths[-1] != dataset.n_classes:
+        raise InvalidInputError(f"widths[-1] must equal the number of classes {dataset.n_classes}. "
+                                f"Got widths={list(widths)}.")
+    if max_time_s is not None:
+        check_positive_float(max_time_s, param="max_time_s", func=func)
+    if not isinstance(init, str):
+        init = tuple(init)
+        if len(init) != len(recipes) or not all(isinstance(i, str) for i in init):
+            raise InvalidInputError(f"The 'init' parameter of {func} must be an init name or one "
+                                    f"name per recipe ({len(recipes)}). Got {list(init)!r}.")
+    return recipes, seeds, widths, init
+
+
+@dataclass(frozen=True)
+class _Members:
+    """Seed, recipe and init of every member: member ``r * len(seeds) + s`` has recipe r, seed s."""
+
+    seeds: tuple[int, ...]
+    recipes: tuple[Recipe, ...]
+    inits: tuple[str, ...]
+
+    @classmethod
+    def expand(cls, recipes, seeds, init) -> _Members:
+        member_seeds = tuple(s for _ in recipes for s in seeds)
+        return cls(member_seeds, tuple(r for r in recipes for _ in seeds),
+                   _member_inits(init, len(member_seeds)))
+
+    def column(self, name: str, device, dtype=torch.float32) -> torch.Tensor:
+        """The recipe field ``name`` of every member as a (K, 1) column."""
+        return torch.tensor([[getattr(r, name)] for r in self.recipes], device=device, dtype=dtype)
+
+
+class _FlatParams:
+    """All parameters in one (K, P) buffer, a row per member: the optimiser is then a handful of
+    elementwise ops per step, with per-member hyper-parameters as (K, 1) columns."""
+
+    def __init__(self, start_weights, bias_shift: torch.Tensor, device):
+        blocks = []
+        for i, (w, b) in enumerate(start_weights):
+            if i < len(start_weights) - 1:  # hidden layers only
+                b = b + bias_shift
+            blocks += [w, b]
+        self.shapes = [t.shape for t in blocks]
+        self.sizes = [t[0].numel() for t in blocks]
+        k = len(blocks[0])
+        self.flat = torch.cat([t.reshape(k, -1) for t in blocks], 1).to(device).requires_grad_()
+
+    def unflatten(self, buffer: torch.Tensor) -> list:
+        parts = [t.view(shape) for t, shape in zip(torch.split(buffer, self.sizes, 1), self.shapes)]
+        return list(zip(parts[::2], parts[1::2]))
+
+    def detached(self) -> list:
+        """The current (W, b) of every layer, stacked over members, without autograd."""
+        return self.unflatten(self.flat.detach())
+
+
+class _Optimizer:
+    """torch.optim's single-tensor Adam / SGD formulas, elementwise with per-member columns."""
+
+    BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+
+    def __init__(self, members: _Members, flat: torch.Tensor):
+        dev = flat.device
+        self.kind = members.recipes[0].optimizer
+        self.lr64, self.lr = members.column("lr", dev, torch.float64), members.column("lr", dev)
+        self.wd, self.mom = members.column("weight_decay", dev), members.column("momentum", dev)
+        self.use_wd = bool((self.wd != 0).any())
+        self.m, self.v = torch.zeros_like(flat), torch.zeros_like(flat)
+
+    def update(self, flat: torch.Tensor, g: torch.Tensor, step: int) -> None:
+        with torch.no_grad():
+            if self.use_wd:
+                g = torch.addcmul(g, self.wd.expand_as(flat), flat)
+            if self.kind == "sgd":
+                self.m = g if step == 1 else self.m.mul_(self.mom).add_(g)
+                flat.addcmul_(-self.lr.expand_as(flat), self.m)
+                return
+            b1, b2 = self.BETA1, self.BETA2
+            self.m.lerp_(g, 1 - b1)
+            self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            bc1, bc2 = 1 - b1**step, 1 - b2**step
+            denom = self.v.sqrt().div_(math.sqrt(bc2)).add_(self.EPS)
+            step_size = (self.lr64 / bc1).to(flat.dtype)  # as torch: lr / bc1
+            flat.add_(torch.mul(self.m, -step_size).div_(denom))
+
+
+def _device_splits(dataset: Dataset, device) -> dict:
+    """{split: (x flattened to (n, D) float32, y)} on ``device``; validation only if non-empty."""
+    names = ("train", "val", "test") if len(dataset.x_val) else ("train", "test")
+    out = {}
+    for name in names:
+        x, y = getattr(dataset, f"x_{name}"), getattr(dataset, f"y_{name}")
+        out[name] = (x.reshape(len(x), -1).float().to(device), y.to(device))
+    return out
+
+
+class _Recorder:
+    """Loss and accuracy of every member on every split at each evaluation, and its cost."""
+
+    def __init__(self, splits: dict, act, out_act, n_classes):
+        self.splits, self.act, self.out_act, self.n_classes = splits, act, out_act, n_classes
+        self.steps: list[int] = []
+        self.curves = {f"{s}_{m}": [] for s in splits for m in ("loss", "acc")}
+        self.wall_s = self.cpu_s = 0.0  # spent evaluating inside the timed loop
+
+    def record(self, step: int, weights: list) -> None:
+        t0, c0 = time.perf_counter(), time.process_time()
+        for name, (x, y) in self.splits.items():
+            loss, acc = _evaluate(weights, x, y, self.act, self.n_classes, self.out_act)
+            self.curves[f"{name}_loss"].append(loss)
+            self.curves[f"{name}_acc"].append(acc)
+        self.steps.append(step)
+        self.wall_s += time.perf_counter() - t0
+        self.cpu_s += time.process_time() - c0
+
+    def arrays(self) -> dict:
+        """Curves as (K, T) arrays, keyed like the ``TrainResult`` fields."""
+        return {key: np.stack(v, 1) for key, v in self.curves.items()}
+
+
+def _step_loop(packed: _FlatParams, members: _Members, rec: _Recorder, *, act, out_act,
+               augment, max_time_s) -> tuple[float, float]:
+    """Run the optimiser steps, recording at step 0, every ``eval_every`` and the last step.
+    Returns the wall-clock and CPU seconds of the loop (evaluation included)."""
+    base, flat, dev = members.recipes[0], packed.flat, packed.flat.device
+    x_tr, y_tr = rec.splits["train"]
+    orders = torch.stack([batch_order(len(x_tr), base.batch_size, base.steps, s)
+                          for s in members.seeds], 1).to(dev)  # (steps, K, B)
+    gen = torch.Generator(device=dev).manual_seed(members.seeds[0] + 2 * _BATCH_SEED_OFFSET)
+    l1, drop = members.column("l1_activity", dev)[:, 0], members.column("dropout", dev)[:, 0]
+    drop_p = drop if bool((drop > 0).any()) else None
+    use_l1 = bool((l1 > 0).any())
+    opt = _Optimizer(members, flat)
+    rec.record(0, packed.detached())
+    rec.wall_s = rec.cpu_s = 0.0
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for step in range(1, base.steps + 1):
+        idx = orders[step - 1]
+        xb = torch.index_select(x_tr, 0, idx.reshape(-1)).view(*idx.shape, -1)
+        yb = torch.index_select(y_tr, 0, idx.reshape(-1)).view(*idx.shape, *y_tr.shape[1:])
+        if augment is not None:
+            xb = augment(xb, gen)
+        logits, hs = _forward(packed.unflatten(flat), xb, act, drop_p, gen, out_act)
+        loss = _loss(logits, yb, rec.n_classes)
+        if use_l1:
+            loss = loss + l1 * sum(h.abs().mean(dim=(1, 2)) for h in hs)
+        (g,) = torch.autograd.grad(loss.sum(), flat)
+        opt.update(flat, g, step)
+        if step % base.eval_every == 0 or step == base.steps:
+            rec.record(step, packed.detached())
+        if max_time_s is not None and time.perf_counter() - start > max_time_s:
+            if rec.steps[-1] != step:
+                rec.record(step, packed.detached())
+            break
+    return time.perf_counter() - start, time.process_time() - cpu_start
+
+
 def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
                recipes: Recipe | Sequence[Recipe] = Recipe(), activation: str = "relu",
                activation_params: dict | None = None, init: str | Sequence[str] = "default",
@@ -314,7 +674,9 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     Parameters
     ----------
     dataset : Dataset
-        Training and test data (``reluthe.data.load``); flattened to (n, input_dim).
+        Training, validation and test data (``reluthe.data.load``); flattened to
+        (n, input_dim). If it has a validation split (``val_size > 0``), validation loss and
+        accuracy are recorded at every evaluation too; training never sees it.
     widths : sequence of int
         ``[input_dim, hidden..., output]``; ``widths[0]`` must equal the dataset's input dim.
     seeds : sequence of int
@@ -353,137 +715,29 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     >>> r = train_mlps(ds, [64, 32, 10], seeds=[0, 1, 2], recipes=Recipe(steps=100, eval_every=100))
     >>> bool((r.test_acc[:, -1] > 0.5).all())
     True
+    >>> r.val_acc is None  # no validation split asked for
+    True
     """
     func = "train_mlps"
-    _check_dataset(dataset, func)
-    recipes = (recipes,) if isinstance(recipes, Recipe) else tuple(recipes)
-    if not recipes or not all(isinstance(r, Recipe) for r in recipes):
-        raise InvalidInputError(f"The 'recipes' parameter of {func} must be a Recipe or a "
-                                f"non-empty sequence of Recipe. Got {recipes!r} instead.")
-    shared = {(r.optimizer, r.batch_size, r.steps, r.eval_every) for r in recipes}
-    if len(shared) > 1:
-        raise InvalidInputError(f"All recipes of one batched run must share optimizer, batch_size, "
-                                f"steps and eval_every. Got {sorted(shared)}.")
-    if isinstance(seeds, (int, str)) or len(seeds) == 0:
-        raise InvalidInputError(f"The 'seeds' parameter of {func} must be a non-empty sequence of "
-                                f"integers. Got {seeds!r} instead.")
-    seeds = tuple(check_seed(s, func=func, param="seeds") for s in seeds)
-    widths = tuple(int(w) for w in widths)
-    if widths[0] != dataset.input_dim:
-        raise InvalidInputError(f"widths[0] must equal the dataset's input dimension "
-                                f"{dataset.input_dim}. Got widths={list(widths)}.")
-    if dataset.n_classes is not None and widths[-1] != dataset.n_classes:
-        raise InvalidInputError(f"widths[-1] must equal the number of classes {dataset.n_classes}. "
-                                f"Got widths={list(widths)}.")
+    recipes, seeds, widths, init = _check_train_args(dataset, widths, seeds, recipes, init,
+                                                     max_time_s, func)
     params = dict(activation_params or {})
     act = activation_fn(activation, **params)
     out_act = activation_fn(output_activation) if output_activation is not None else None
-    if max_time_s is not None:
-        check_positive_float(max_time_s, param="max_time_s", func=func)
-    if not isinstance(init, str):
-        init = tuple(init)
-        if len(init) != len(recipes) or not all(isinstance(i, str) for i in init):
-            raise InvalidInputError(f"The 'init' parameter of {func} must be an init name or one "
-                                    f"name per recipe ({len(recipes)}). Got {list(init)!r}.")
-
-    member_seeds = tuple(s for _ in recipes for s in seeds)
-    member_recipes = tuple(r for r in recipes for _ in seeds)
-    member_inits = _member_inits(init, len(member_seeds))
-    k = len(member_seeds)
-    base = recipes[0]
-    dev = torch.device(device)
-
-    start_weights = (_check_init_weights(init_weights, widths, k, func) if init_weights is not None
-                     else _seeded_init(widths, activation, params, member_inits, member_seeds))
-    # All parameters live in one (K, P) buffer, a row per member: the optimiser is then a
-    # handful of elementwise ops per step, with per-member hyper-parameters as (K, 1) columns.
-    blocks = []
-    for i, (w, b) in enumerate(start_weights):
-        if i < len(widths) - 2:
-            b = b + torch.tensor([r.bias_shift for r in member_recipes])[:, None]
-        blocks += [w, b]
-    shapes = [t.shape for t in blocks]
-    sizes = [t[0].numel() for t in blocks]
-    flat = torch.cat([t.reshape(k, -1) for t in blocks], 1).to(dev).requires_grad_()
-
-    def unflatten(buffer):
-        parts = [t.view(shape) for t, shape in zip(torch.split(buffer, sizes, 1), shapes)]
-        return list(zip(parts[::2], parts[1::2]))
-
-    def per_member(name, dtype=torch.float32):
-        return torch.tensor([[getattr(r, name)] for r in member_recipes], device=dev, dtype=dtype)
-
-    lr64, lr_col = per_member("lr", torch.float64), per_member("lr")
-    wd_col, mom_col = per_member("weight_decay"), per_member("momentum")
-    use_wd = bool((wd_col != 0).any())
-    l1, drop = per_member("l1_activity")[:, 0], per_member("dropout")[:, 0]
-    use_drop = bool((drop > 0).any())
-    use_l1 = bool((l1 > 0).any())
-    m_buf, v_buf = torch.zeros_like(flat), torch.zeros_like(flat)
-
-    x_tr = dataset.x_train.reshape(len(dataset.x_train), -1).float().to(dev)
-    y_tr = dataset.y_train.to(dev)
-    x_te = dataset.x_test.reshape(len(dataset.x_test), -1).float().to(dev)
-    y_te = dataset.y_test.to(dev)
-    orders = torch.stack([batch_order(len(x_tr), base.batch_size, base.steps, s)
-                          for s in member_seeds], 1).to(dev)  # (steps, K, B)
-    gen = torch.Generator(device=dev).manual_seed(member_seeds[0] + 2 * _BATCH_SEED_OFFSET)
-
-    eval_steps, curves = [], {"trl": [], "tel": [], "tra": [], "tea": []}
-    eval_s = [0.0, 0.0]  # wall and CPU seconds spent evaluating inside the timed loop
-
-    def record(step):
-        t0, c0 = time.perf_counter(), time.process_time()
-        detached = unflatten(flat.detach())
-        trl, tra = _evaluate(detached, x_tr, y_tr, act, dataset.n_classes, out_act)
-        tel, tea = _evaluate(detached, x_te, y_te, act, dataset.n_classes, out_act)
-        eval_steps.append(step)
-        for key, val in zip(("trl", "tel", "tra", "tea"), (trl, tel, tra, tea)):
-            curves[key].append(val)
-        eval_s[0] += time.perf_counter() - t0
-        eval_s[1] += time.process_time() - c0
-
-    record(0)
-    eval_s[:] = [0.0, 0.0]
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    start, cpu_start = time.perf_counter(), time.process_time()
-    step = 0
-    for step in range(1, base.steps + 1):
-        idx = orders[step - 1]
-        xb = torch.index_select(x_tr, 0, idx.reshape(-1)).view(*idx.shape, -1)
-        yb = torch.index_select(y_tr, 0, idx.reshape(-1)).view(*idx.shape, *y_tr.shape[1:])
-        if augment is not None:
-            xb = augment(xb, gen)
-        logits, hs = _forward(unflatten(flat), xb, act, drop if use_drop else None, gen, out_act)
-        loss = _loss(logits, yb, dataset.n_classes)
-        if use_l1:
-            loss = loss + l1 * sum(h.abs().mean(dim=(1, 2)) for h in hs)
-        (g,) = torch.autograd.grad(loss.sum(), flat)
-        with torch.no_grad():  # torch.optim's single-tensor formulas, elementwise per member
-            if use_wd:
-                g = torch.addcmul(g, wd_col.expand_as(flat), flat)
-            if base.optimizer == "sgd":
-                m_buf = g if step == 1 else m_buf.mul_(mom_col).add_(g)
-                flat.addcmul_(-lr_col.expand_as(flat), m_buf)
-            else:
-                m_buf.lerp_(g, 1 - beta1)
-                v_buf.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                bc1, bc2 = 1 - beta1**step, 1 - beta2**step
-                denom = v_buf.sqrt().div_(math.sqrt(bc2)).add_(eps)
-                step_size = (lr64 / bc1).to(flat.dtype)  # as torch: lr / bc1
-                flat.add_(torch.mul(m_buf, -step_size).div_(denom))
-        if step % base.eval_every == 0 or step == base.steps:
-            record(step)
-        if max_time_s is not None and time.perf_counter() - start > max_time_s:
-            if eval_steps[-1] != step:
-                record(step)
-            break
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    out = [(w.cpu().clone(), b.cpu().clone()) for w, b in unflatten(flat.detach())]
-    arr = {key: np.stack(v, 1) for key, v in curves.items()}
-    return TrainResult(widths, activation, params, init, member_seeds, member_recipes,
-                       np.asarray(eval_steps), arr["trl"], arr["tel"], arr["tra"], arr["tea"],
-                       out, elapsed, output_activation, elapsed - eval_s[0], cpu - eval_s[1])
+    members = _Members.expand(recipes, seeds, init)
+    start_weights = (
+        _check_init_weights(init_weights, widths, len(members.seeds), func)
+        if init_weights is not None
+        else _seeded_init(widths, activation, params, members.inits, members.seeds))
+    packed = _FlatParams(start_weights, members.column("bias_shift", "cpu"), torch.device(device))
+    rec = _Recorder(_device_splits(dataset, packed.flat.device), act, out_act, dataset.n_classes)
+    elapsed, cpu = _step_loop(packed, members, rec, act=act, out_act=out_act, augment=augment,
+                              max_time_s=max_time_s)
+    weights = [(w.cpu().clone(), b.cpu().clone()) for w, b in packed.detached()]
+    return TrainResult(widths, activation, params, init, members.seeds, members.recipes,
+                       np.asarray(rec.steps), weights=weights, time_s=elapsed,
+                       output_activation=output_activation, train_time_s=elapsed - rec.wall_s,
+                       train_cpu_s=cpu - rec.cpu_s, **rec.arrays())
 
 
 @dataclass(frozen=True)
