@@ -3,12 +3,15 @@
 "Why use ReLU as the activation of hidden layers?" The article's reasons are gradient flow
 (C05, C15), trainability of deep networks (C09), cheap computation (C06, C10) and, implicitly,
 that ReLU does not belong on the output (C24). :func:`answer_hidden_layers` turns the evidence
-of whichever of these claims ran into sentences with their numbers; a claim that did not run, or
-whose evidence lacks a field, is left out rather than guessed.
+of whichever of these claims ran into sentences with their numbers. The evidence fields it reads
+are declared in :data:`EVIDENCE_FIELDS` (a test checks that each claim's ``decide`` produces
+them); a claim that did not run, or whose record lacks a declared field, is left out rather than
+guessed.
 
 Examples
 --------
 >>> c05 = {"verdict": "partly supported", "evidence": {"deepest_depth": 32,
+...        "relu_zero_grad_share": None,
 ...        "relu_states": {"he": "preserved", "default": "vanishes"},
 ...        "at_deepest_depth": {"relu/he": {"log10_ratio": {"value": -0.1}},
 ...                             "relu/default": {"log10_ratio": {"value": -12.1}}}}}
@@ -20,7 +23,24 @@ passes the gradient only where the init keeps the signal's variance.
 
 from __future__ import annotations
 
-__all__ = ["answer_hidden_layers"]
+__all__ = ["answer_hidden_layers", "EVIDENCE_FIELDS"]
+
+# The evidence fields of each claim that the answer reads; nothing else of the record is read.
+EVIDENCE_FIELDS: dict[str, tuple[str, ...]] = {
+    "C05": ("deepest_depth", "relu_states", "at_deepest_depth", "relu_zero_grad_share"),
+    "C09": ("deepest_depth", "reach"),
+    "C06": ("cpu",),
+    "C10": ("per_activation",),
+    "C24": (),
+}
+
+
+def _evidence(claim: dict | None, cid: str) -> dict | None:
+    """The claim's evidence when it holds every declared field, else ``None``."""
+    ev = (claim or {}).get("evidence")
+    if not isinstance(ev, dict) or any(f not in ev for f in EVIDENCE_FIELDS[cid]):
+        return None
+    return ev
 
 
 def _value(d, *keys):
@@ -34,9 +54,8 @@ def _value(d, *keys):
     return d if isinstance(d, (int, float)) else None
 
 
-def _gradients(c05: dict) -> str | None:
-    ev = c05.get("evidence") or {}
-    states = ev.get("relu_states") or {}
+def _gradients(ev: dict) -> str | None:
+    states = ev["relu_states"] or {}
     parts = []
     for init, state in states.items():
         v = _value(ev, "at_deepest_depth", f"relu/{init}", "log10_ratio")
@@ -45,7 +64,7 @@ def _gradients(c05: dict) -> str | None:
     if not parts:
         return None
     share = _value(ev, "relu_zero_grad_share")
-    text = (f"Gradient flow (C05, depth {ev.get('deepest_depth', '?')} at initialisation): relu's "
+    text = (f"Gradient flow (C05, depth {ev['deepest_depth']} at initialisation): relu's "
             f"first-to-last-layer gradient ratio is {', '.join(parts[:-1])}"
             + (" and " if len(parts) > 1 else "") + parts[-1]
             + "; the derivative of 1 passes the gradient only where the init keeps the signal's "
@@ -55,9 +74,8 @@ def _gradients(c05: dict) -> str | None:
     return text + "."
 
 
-def _trainability(c09: dict) -> str | None:
-    ev = c09.get("evidence") or {}
-    reach = ev.get("reach")
+def _trainability(ev: dict, verdict: str) -> str | None:
+    reach = ev["reach"]
     if not isinstance(reach, dict) or not reach:
         return None
     inits = list(dict.fromkeys(k.split("/")[1] for k in reach))
@@ -76,14 +94,14 @@ def _trainability(c09: dict) -> str | None:
                           f"under {same} and less deep under {len(pairs) - deeper - same} of "
                           f"{len(pairs)} inits")
     return (f"Trainability (C09): the deepest depth up to which each learns within the budget "
-            f"({'/'.join(inits)} init) is {per}, of depths up to {ev.get('deepest_depth', '?')}"
+            f"({'/'.join(inits)} init) is {per}, of depths up to {ev['deepest_depth']}"
             + "".join(f"; {v}" for v in versus)
-            + f"; the verdict is {c09['verdict']}.")
+            + f"; the verdict is {verdict}.")
 
 
 def _cost(c06: dict | None, c10: dict | None) -> str | None:
     parts = []
-    cpu = ((c06 or {}).get("evidence") or {}).get("cpu") or {}
+    cpu = (_evidence(c06, "C06") or {"cpu": {}})["cpu"] or {}
     alone = {n: _value(cpu, n, "alone_pooled") for n in ("tanh", "sigmoid")}
     step = {n: _value(cpu, n, "step") for n in ("tanh", "sigmoid")}
     if all(v is not None for v in (*alone.values(), *step.values())):
@@ -94,7 +112,7 @@ def _cost(c06: dict | None, c10: dict | None) -> str | None:
             f"{step['tanh']:.2f}× and {step['sigmoid']:.2f}×, because matrix products dominate"
             + (f"; only the step with {', '.join(dear)} is measurably dearer" if dear else
                "; no activation's step is measurably dearer") + ".")
-    per = ((c10 or {}).get("evidence") or {}).get("per_activation") or {}
+    per = (_evidence(c10, "C10") or {"per_activation": {}})["per_activation"] or {}
     helps = {a: _value(d, "speed_contribution") for a, d in per.items()
              if d.get("speed_outcome") == "helps"}
     if per:
@@ -128,9 +146,10 @@ def answer_hidden_layers(by_id: dict[str, dict]) -> str | None:
     """
     decided = {cid: c for cid, c in by_id.items()
                if c.get("verdict") not in (None, "not implemented", "error")}
+    c05, c09 = _evidence(decided.get("C05"), "C05"), _evidence(decided.get("C09"), "C09")
     parts = [
-        _gradients(decided["C05"]) if "C05" in decided else None,
-        _trainability(decided["C09"]) if "C09" in decided else None,
+        _gradients(c05) if c05 is not None else None,
+        _trainability(c09, decided["C09"]["verdict"]) if c09 is not None else None,
         _cost(decided.get("C06"), decided.get("C10")) if {"C06", "C10"} & set(decided) else None,
         _output(decided["C24"]) if "C24" in decided else None,
     ]

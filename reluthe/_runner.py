@@ -15,15 +15,17 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reluthe import __version__
 from reluthe._cache import MeasurementCache
 from reluthe._environment import environment, tools_imported
 from reluthe.claims._base import Claim, ClaimResult, Context, Outcome, Settings, Verdict
+from reluthe.claims._records import check_measured, encode
 
-__all__ = ["ClaimRun", "prepare_backend", "run_claims", "run_record", "to_json_ready"]
+__all__ = ["ClaimRun", "check_outcome", "prepare_backend", "replication_of", "run_claims",
+           "run_record", "to_json_ready"]
 
 _RULE_VERDICTS = tuple(v for v in Verdict if v not in (Verdict.NOT_IMPLEMENTED, Verdict.ERROR))
 
@@ -37,6 +39,7 @@ class ClaimRun:
     error: str | None = None
     traceback: str | None = None
     modules: list[str] = field(default_factory=list)
+    replication: dict | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -48,6 +51,12 @@ class ClaimRun:
         entry["needs"] = self.result.claim.needs
         entry["error"] = self.error
         entry["measurement"] = self.measurement
+        measured = self.result.measured or {}
+        # What decide read, non-finite floats encoded: check_claims --redecide re-decides from it.
+        entry["design"] = encode(measured.get("design"))
+        entry["raw"] = encode(measured.get("raw"))
+        if self.replication is not None:
+            entry["replication"] = self.replication
         return entry
 
 
@@ -136,7 +145,7 @@ def _error(claim: Claim, stage: str, exc: BaseException, elapsed: float,
                     traceback="".join(traceback.format_exception(exc)))
 
 
-def _check_outcome(outcome) -> Outcome:
+def check_outcome(outcome) -> Outcome:
     if not isinstance(outcome, Outcome):
         raise TypeError(f"decide must return an Outcome; got {type(outcome).__name__}")
     if outcome.verdict not in _RULE_VERDICTS:
@@ -163,13 +172,14 @@ def _plot(claim: Claim, measured: dict, figures_dir: Path) -> tuple[str, ...]:
     return tuple(names)
 
 
-def run_one(claim: Claim, ctx: Context, cache: MeasurementCache, code: str, figures_dir: Path, *,
-            read_cache: bool = True, figures_only: bool = False,
+def run_one(claim: Claim, ctx: Context, cache: MeasurementCache, code: str,
+            figures_dir: Path | None, *, read_cache: bool = True, figures_only: bool = False,
             entry: dict | None = None) -> ClaimRun:
     """Check one claim: use ``entry`` or a cache hit, or measure; then decide and plot.
 
     With ``figures_only`` nothing is measured or stored: ``entry`` must hold the measurement,
-    and a claim without one is an error ("no cached measurement").
+    and a claim without one is an error ("no cached measurement"). ``figures_dir=None`` draws
+    nothing (the replicates of ``--replicate``).
     """
     if claim.check is None:
         return _not_implemented(claim)
@@ -190,9 +200,7 @@ def run_one(claim: Claim, ctx: Context, cache: MeasurementCache, code: str, figu
                            "measure_s": entry["runtime_s"], "code_version": entry["code_version"],
                            "current_code": entry["code_version"] == code}
         else:
-            measured = claim.check.measure(ctx)
-            if not isinstance(measured, dict):
-                raise TypeError(f"measure must return a dict; got {type(measured).__name__}")
+            measured = check_measured(claim.check.measure(ctx), claim.id)
             measured = to_json_ready(measured, "measured", finite=False)
             measure_s = time.perf_counter() - start
             modules = tools_imported()
@@ -208,9 +216,11 @@ def run_one(claim: Claim, ctx: Context, cache: MeasurementCache, code: str, figu
                 print(f"check_claims: warning: could not cache {claim.id}: {exc}",
                       file=sys.stderr)
         stage = "decide"
-        outcome = _check_outcome(claim.check.decide(measured))
+        check_measured(measured, claim.id)
+        outcome = check_outcome(claim.check.decide(measured))
         stage = "plot"
-        figures = _plot(claim, measured, figures_dir) if claim.check.plot else ()
+        draw = claim.check.plot and figures_dir is not None
+        figures = _plot(claim, measured, figures_dir) if draw else ()
     except Exception as exc:  # a failing check must be reported, not crash the other claims
         return _error(claim, stage, exc, time.perf_counter() - start, measurement, measured)
     result = ClaimResult(claim, outcome, figures, time.perf_counter() - start,
@@ -218,35 +228,70 @@ def run_one(claim: Claim, ctx: Context, cache: MeasurementCache, code: str, figu
     return ClaimRun(result, measurement, modules=list(modules))
 
 
+def replication_of(runs: Sequence[ClaimRun], master_seeds: Sequence[int]) -> dict:
+    """The agreement of one claim's runs under several master seeds (``--replicate``).
+
+    "stable" when every run gave the same verdict, else "unstable" with the outcomes seen.
+
+    Examples
+    --------
+    >>> from reluthe.claims import Claim
+    >>> c = Claim("C99", "1", "q", "s", "n")
+    >>> runs = [ClaimRun(ClaimResult(c, Outcome(v, "k"))) for v in
+    ...         (Verdict.SUPPORTED, Verdict.PARTLY, Verdict.SUPPORTED)]
+    >>> replication_of(runs, [0, 1, 2])["label"]
+    'unstable (supported ×2, partly supported ×1)'
+    """
+    verdicts = [run.verdict.value for run in runs]
+    seen = Counter(verdicts)
+    stable = len(seen) == 1
+    label = "stable" if stable else "unstable (" + ", ".join(
+        f"{v} ×{n}" for v, n in seen.most_common()) + ")"
+    return {"master_seeds": list(master_seeds), "verdicts": verdicts,
+            "keys": [run.result.outcome.key for run in runs], "stable": stable, "label": label}
+
+
 def run_claims(claims: Sequence[Claim], ctx: Context, cache: MeasurementCache, code: str,
                figures_dir: Path, *, read_cache: bool = True, entries: dict | None = None,
                on_result: Callable[[ClaimRun], None] | None = None,
-               progress: bool = False) -> list[ClaimRun]:
+               progress: bool = False, replicate: int = 1) -> list[ClaimRun]:
     """Check ``claims`` in order.
 
     ``entries`` (claim id -> cache entry) selects figures-only mode: nothing is measured or stored,
     and a claim missing from ``entries`` is an error. ``read_cache=False`` measures every claim
-    afresh (the new measurements are still stored). ``on_result`` is called after each claim;
-    ``progress`` shows a tqdm bar on stderr.
+    afresh (the new measurements are still stored). ``replicate=K`` also measures each claim
+    under the next ``K - 1`` master seeds and attaches :func:`replication_of` to its run; the
+    run under ``ctx``'s seed is the one reported and drawn. ``on_result`` is called after each
+    claim; ``progress`` shows a tqdm bar on stderr.
     """
+    masters = [ctx.seed + k for k in range(replicate)]
+    contexts = [ctx] + [replace(ctx, settings=replace(ctx.settings, seed=m)) for m in masters[1:]]
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(claims), file=sys.stderr, unit="claim", leave=False)
+        bar = tqdm(total=len(claims) * replicate, file=sys.stderr,
+                   unit="claim" if replicate == 1 else "run", leave=False)
     runs = []
     try:
         for claim in claims:
-            if bar is not None:
-                bar.set_description(claim.id)
-            run = run_one(claim, ctx, cache, code, figures_dir, read_cache=read_cache,
-                          figures_only=entries is not None,
-                          entry=entries.get(claim.id) if entries is not None else None)
+            replicates = []
+            for k, c in enumerate(contexts):
+                if bar is not None:
+                    bar.set_description(claim.id if replicate == 1 else
+                                        f"{claim.id} seed {masters[k]}")
+                replicates.append(run_one(
+                    claim, c, cache, code, figures_dir if k == 0 else None,
+                    read_cache=read_cache, figures_only=entries is not None,
+                    entry=entries.get(claim.id) if entries is not None else None))
+                if bar is not None:
+                    bar.update()
+            run = replicates[0]
+            if replicate > 1 and claim.implemented:
+                run.replication = replication_of(replicates, masters)
             runs.append(run)
             if on_result is not None:
                 on_result(run)
-            if bar is not None:
-                bar.update()
     finally:
         if bar is not None:
             bar.close()
@@ -255,12 +300,17 @@ def run_claims(claims: Sequence[Claim], ctx: Context, cache: MeasurementCache, c
 
 def run_record(runs: Sequence[ClaimRun], *, settings: Settings, jobs: int, backend: str,
                figures_only: bool, code: str, started: str, runtime_s: float,
-               figures_dir: str, figures_href: str) -> dict:
+               figures_dir: str, figures_href: str, replicate: int = 1) -> dict:
     """The JSON record of a run (the input of :func:`reluthe.report.render`)."""
     counts = Counter(run.verdict.value for run in runs)
+    unstable = [run.result.claim.id for run in runs
+                if run.replication is not None and not run.replication["stable"]]
     return to_json_ready({
         "reluthe_version": __version__,
         "seed": settings.seed,
+        "master_seeds": [settings.seed + k for k in range(replicate)],
+        "replicate": replicate,
+        "unstable": unstable,
         "quick": settings.quick,
         "full": settings.full,
         "device": settings.device,

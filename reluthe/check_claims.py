@@ -5,7 +5,8 @@ from the cache), its decision rule applied and its figures drawn. The run prints
 writes the JSON record (``docs/report.json``), the Markdown report (``docs/report.md``) and the
 figures (``docs/figures/``). ``main(argv)`` returns the exit code and never calls ``sys.exit``:
 0 every selected check ran, 1 ``--strict`` and a claim is refuted, 2 usage error, 3 a check or the
-run failed (``--traceback`` prints the full traceback), 4 ``--figures-only`` found nothing cached.
+run failed (``--traceback`` prints the full traceback), 4 ``--figures-only`` found nothing cached,
+5 ``--redecide`` could not reproduce a verdict from the record.
 
 Examples
 --------
@@ -35,20 +36,23 @@ from reluthe._cache import (
     code_version,
     default_cache_dir,
 )
+from reluthe._redecide import redecide
 from reluthe._runner import ClaimRun, prepare_backend, run_claims, run_record
 from reluthe.claims._base import Claim, Context, Settings, Verdict
 from reluthe.claims._catalogue import CATALOGUE
+from reluthe.claims._seeds import MAX_MASTER
 from reluthe.report import render
 
 __all__ = ["main", "build_parser"]
 
 PROG = "python -m reluthe.check_claims"
-EXIT_OK, EXIT_REFUTED, EXIT_USAGE, EXIT_ERROR, EXIT_NOT_CACHED = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_REFUTED, EXIT_USAGE, EXIT_ERROR, EXIT_NOT_CACHED, EXIT_MISMATCH = 0, 1, 2, 3, 4, 5
 
 _DESCRIPTION = """\
 Check every claim of the article (CLAIMS.md) that has a check: measure it (or load the measurement
 from the cache), apply its decision rule, draw its figures. Prints a verdict table and writes the
-JSON record, the Markdown report and the figures."""
+JSON record, the Markdown report and the figures. The claims, their quotes and what each
+measures are listed in docs/claims.md (and by --list)."""
 
 _EPILOG = f"""\
 exit codes:
@@ -59,6 +63,15 @@ exit codes:
      "error") or the run itself failed; add --traceback for the full traceback
   4  --figures-only and no selected claim has a cached measurement (nothing is written;
      a claim without one, when others have one, is reported as "error" and exits 3)
+  5  --redecide: a verdict, key number, evidence field or explanation of the record could
+     not be re-derived from its raw data (each mismatch is printed with the claim and field)
+
+records and replication:
+  The JSON record holds, per claim, the design and the raw per-seed rows its rule read.
+  --redecide PATH re-applies every rule to a record (no training; seconds) and checks that
+  it gives the recorded verdicts. --replicate K measures every claim under the master seeds
+  --seed, --seed+1, ..., --seed+K-1 (disjoint seed blocks); a claim whose verdict differs
+  between them is labelled "unstable" with the outcomes seen.
 
 cache:
   Finished measurements are stored in --cache-dir (default: ${CACHE_ENV}, else
@@ -117,7 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "width 128, 1000 steps; 20 minutes with --jobs 2 on 2 CPU cores); "
                            "other claims measure as by default")
     p.add_argument("--seed", type=int, default=0, metavar="N",
-                   help="base seed; experiments derive theirs from it (default 0)")
+                   help=f"master seed; experiments derive theirs from it in a block of their "
+                        f"own (0 to {MAX_MASTER}; default 0)")
+    p.add_argument("--replicate", type=int, default=1, metavar="K",
+                   help="also measure under the next K-1 master seeds and label claims whose "
+                        "verdict differs 'unstable' (default 1: no replication)")
+    p.add_argument("--redecide", type=Path, default=None, metavar="RECORD",
+                   help="measure nothing: re-apply every rule to the raw data of a JSON record "
+                        "and check its verdicts (exit 5 on a mismatch)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="device for torch work (default cpu)")
     p.add_argument("--json", type=Path, default=Path("docs/report.json"), metavar="PATH",
@@ -158,8 +178,27 @@ def _selected_ids(only: str | None) -> list[str] | None:
 
 def _validate(args: argparse.Namespace) -> None:
     args.only_ids = _selected_ids(args.only)
-    if args.seed < 0:
-        raise UsageError(f"argument --seed: must be a non-negative integer; got {args.seed}")
+    if not 0 <= args.seed <= MAX_MASTER:
+        raise UsageError(f"argument --seed: must be an integer in [0, {MAX_MASTER}]; got "
+                         f"{args.seed}")
+    if args.replicate < 1:
+        raise UsageError(f"argument --replicate: must be an integer >= 1; got {args.replicate}")
+    if args.seed + args.replicate - 1 > MAX_MASTER:
+        raise UsageError(f"argument --replicate: master seeds {args.seed}..."
+                         f"{args.seed + args.replicate - 1} go beyond {MAX_MASTER}")
+    if args.redecide is not None:
+        clash = [flag for flag, on in (("--replicate", args.replicate != 1),
+                                       ("--figures-only", args.figures_only),
+                                       ("--no-cache", args.no_cache), ("--list", args.list))
+                 if on]
+        if clash:
+            raise UsageError(f"--redecide measures nothing; it cannot be combined with "
+                             f"{', '.join(clash)}")
+        if not args.redecide.is_file():
+            raise UsageError(f"argument --redecide: no such file: {args.redecide}")
+    if args.figures_only and args.replicate != 1:
+        raise UsageError("--figures-only redraws one cached run; it cannot be combined with "
+                         "--replicate")
     if args.jobs < 1:
         raise UsageError(f"argument --jobs: must be an integer >= 1; got {args.jobs}")
     if args.figures_only and args.no_cache:
@@ -192,7 +231,10 @@ def _list(claims: list[Claim]) -> None:
 
 def _row(run: ClaimRun) -> str:
     c, o = run.result.claim, run.result.outcome
-    return f"{c.id:<4} {_short(c.statement, 44):<45} {o.verdict.value:<17} {o.key}"
+    row = f"{c.id:<4} {_short(c.statement, 44):<45} {o.verdict.value:<17} {o.key}"
+    if run.replication is not None and not run.replication["stable"]:
+        row += f"  [{run.replication['label']}]"
+    return row
 
 
 def _summary(runs: list[ClaimRun], seconds: float) -> str:
@@ -201,8 +243,13 @@ def _summary(runs: list[ClaimRun], seconds: float) -> str:
         counts[run.verdict.value] = counts.get(run.verdict.value, 0) + 1
     parts = [f"{counts[v.value]} {v.value}" for v in Verdict if v.value in counts]
     cached = sum(run.result.cached for run in runs)
-    return (f"{len(runs)} claims in {seconds:.1f} s: {', '.join(parts)}"
+    unstable = [run.result.claim.id for run in runs
+                if run.replication is not None and not run.replication["stable"]]
+    text = (f"{len(runs)} claims in {seconds:.1f} s: {', '.join(parts)}"
             f"{f'; {cached} from cache' if cached else ''}")
+    if any(run.replication is not None for run in runs):
+        text += f"; unstable across master seeds: {', '.join(unstable) or 'none'}"
+    return text
 
 
 def _cached_entries(claims: list[Claim], cache: MeasurementCache, settings: Settings,
@@ -236,8 +283,27 @@ def _write_outputs(args: argparse.Namespace, record: dict) -> None:
     atomic_write_text(args.report, render(record))
 
 
+def _redecide(path: Path, claims: list[Claim], only: list[str] | None) -> int:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(f"{PROG}: error: --redecide: cannot read {path} as JSON: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if only is not None and isinstance(record, dict) and isinstance(record.get("claims"), list):
+        record = dict(record, claims=[c for c in record["claims"]
+                                      if isinstance(c, dict) and c.get("id") in only])
+    done, problems = redecide(record, claims)
+    for problem in problems:
+        print(f"{PROG}: mismatch: {problem}", file=sys.stderr)
+    print(f"re-decided {len(done)} claims from {path}: "
+          f"{'all verdicts reproduced' if not problems else f'{len(problems)} mismatches'}")
+    return EXIT_MISMATCH if problems else EXIT_OK
+
+
 def _execute(args: argparse.Namespace) -> int:
     claims = claims_pkg.registry()
+    if args.redecide is not None:
+        return _redecide(args.redecide, claims, args.only_ids)
     if args.only_ids is not None:
         claims = [c for c in claims if c.id in args.only_ids]
     if args.list:
@@ -272,12 +338,14 @@ def _execute(args: argparse.Namespace) -> int:
 
     emit(f"{'id':<4} {'claim':<45} {'verdict':<17} key")
     runs = run_claims(claims, ctx, cache, code, args.figures, read_cache=not args.no_cache,
-                      entries=entries, on_result=on_result, progress=progress)
+                      entries=entries, on_result=on_result, progress=progress,
+                      replicate=args.replicate)
     elapsed = time.perf_counter() - t0
     href = Path(os.path.relpath(args.figures.resolve(), args.report.resolve().parent)).as_posix()
     record = run_record(runs, settings=settings, jobs=args.jobs, backend=args.backend,
                         figures_only=args.figures_only, code=code, started=started,
-                        runtime_s=elapsed, figures_dir=args.figures.as_posix(), figures_href=href)
+                        runtime_s=elapsed, figures_dir=args.figures.as_posix(), figures_href=href,
+                        replicate=args.replicate)
     _write_outputs(args, record)
     print(_summary(runs, elapsed))
     print(f"wrote {args.json}, {args.report}, figures in {args.figures}")

@@ -271,8 +271,8 @@ def _verdict_table(claims: list[dict]) -> list[str]:
     for c in claims:
         cid = c["id"]
         lines.append(f"| [{cid}](#{_anchor(cid)}) | {_cell(c.get('section', ''))} | "
-                     f"{_cell(_text(c.get('statement', ''), 90))} | **{c['verdict']}** | "
-                     f"{_cell(_text(c.get('key') or '—', 120))} |")
+                     f"{_cell(_text(c.get('statement', ''), 90))} | **{c['verdict']}**"
+                     f"{_stability(c)} | {_cell(_text(c.get('key') or '—', 120))} |")
     counts: dict[str, int] = {}
     for c in claims:
         counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
@@ -280,6 +280,23 @@ def _verdict_table(claims: list[dict]) -> list[str]:
     summary = ", ".join(f"{counts[v]} {v}" for v in order)
     lines += ["", f"**{len(claims)} claims:** {summary or 'none'}."]
     return lines
+
+
+def _stability(c: dict) -> str:
+    """" (unstable: ...)" for a claim whose verdict differed between master seeds, else ""."""
+    rep = c.get("replication")
+    if not isinstance(rep, dict) or rep.get("stable", True):
+        return ""
+    return f" — {_cell(rep.get('label', 'unstable'))}"
+
+
+def _replication(c: dict) -> list[str]:
+    rep = c.get("replication")
+    if not isinstance(rep, dict):
+        return []
+    pairs = ", ".join(f"seed {s}: {v}" for s, v in zip(rep.get("master_seeds", []),
+                                                       rep.get("verdicts", [])))
+    return [f"**Replication.** {rep.get('label', '?')} across master seeds ({pairs}).", ""]
 
 
 def _provenance(run: dict) -> list[str]:
@@ -293,6 +310,11 @@ def _provenance(run: dict) -> list[str]:
              f"- settings: seed {run.get('seed', '?')}, {protocol}, device "
              f"{run.get('device', env.get('device', '?'))}, jobs {run.get('jobs', '?')} "
              f"({run.get('backend', '?')} backend)"]
+    if run.get("replicate", 1) > 1:
+        unstable = run.get("unstable") or []
+        lines.append(f"- replicated under master seeds {run.get('master_seeds')}: "
+                     f"{len(unstable)} unstable verdict(s)"
+                     f"{': ' + ', '.join(unstable) if unstable else ''}")
     if env:
         gpu = f" ({env['gpu']})" if env.get("gpu") else ""
         lines.append(f"- environment: Python {env.get('python', '?')}, torch "
@@ -339,6 +361,7 @@ def _claim_section(c: dict, href: str) -> list[str]:
         lines += ["**Evidence.**", ""] + _block(c["evidence"]) + [""]
     if c.get("explanation"):
         lines += [f"**Explanation.** {c['explanation']}", ""]
+    lines += _replication(c)
     figures = c.get("figures") or []
     if figures:
         lines += ["**Figures.**", ""]

@@ -1,18 +1,27 @@
-"""Claims C07, C18–C21 (architectures): quick runs, decision rules, and the probes behind them."""
+"""Claims C07, C18–C21 (architectures): quick runs, records, rules and the probes behind them."""
 
 from __future__ import annotations
 
 import json
 import math
+import random
 
 import numpy as np
 import pytest
 import torch
 
-from reluthe.claims import _arch_ae, _arch_cnn, _arch_gan, _arch_rnn
-from reluthe.claims._arch_stack import MemberActivation, stacked_linear, train_stacked
 from reluthe.claims._base import Context, Settings, Verdict
-from reluthe.claims.architectures import CHECKS
+from reluthe.claims._records import check_measured, decode, encode
+from reluthe.claims.architectures import (
+    CHECKS,
+    CLAIMS,
+    c18_cnn,
+    c19_rnn,
+    c20_gan,
+    c21_autoencoder,
+)
+from reluthe.claims.architectures._paired import paired_diff
+from reluthe.claims.architectures._stack import MemberActivation, stacked_linear, train_stacked
 from reluthe.errors import InvalidInputError
 from reluthe.probes.architectures import (
     adding_problem,
@@ -21,28 +30,49 @@ from reluthe.probes.architectures import (
     ring_centers,
     rnn_divergence,
 )
+from reluthe.stats import diff_ci
 
 IDS = ("C07", "C18", "C19", "C20", "C21")
+QUICK = Context(Settings(quick=True, seed=0))
 
 
 @pytest.fixture(scope="module")
 def quick_runs():
     """Quick measurement of every claim of the family, measured once per test module."""
-    ctx = Context(Settings(quick=True, seed=0))
-    return {cid: CHECKS[cid].measure(ctx) for cid in IDS}
+    return {cid: CHECKS[cid].measure(QUICK) for cid in IDS}
+
+
+def _claim_id(module) -> str:
+    return "C" + module.__name__.rsplit(".", 1)[-1][1:3]
 
 
 # --------------------------------------------------------------------------- quick end to end
 
+def test_the_family_lists_its_claims_in_id_order():
+    assert [_claim_id(m) for m in CLAIMS] == list(IDS) == sorted(CHECKS)
+
+
+@pytest.mark.parametrize("module", CLAIMS, ids=_claim_id)
+def test_quick_record_redecides_to_the_same_outcome(module, quick_runs):
+    cid = _claim_id(module)
+    m = check_measured(quick_runs[cid], cid)
+    text = json.dumps(encode(m), allow_nan=False)
+    assert len(text) < 1_000_000
+    copy = decode(json.loads(text))
+    a, b = module.decide(m), module.decide(copy)
+    assert (a.verdict, a.key, a.explanation) == (b.verdict, b.key, b.explanation)
+    assert json.dumps(encode(a.evidence)) == json.dumps(encode(b.evidence))
+    assert m["design"]["device"] == "cpu"
+
+
 @pytest.mark.parametrize("cid", IDS)
 def test_quick_measure_decide_plot(cid, quick_runs, tmp_path):
     m = quick_runs[cid]
-    assert json.loads(json.dumps(m)) is not None  # JSON-serialisable (NaN/inf allowed)
     outcome = CHECKS[cid].decide(m)
     assert isinstance(outcome.verdict, Verdict)
     assert outcome.verdict not in (Verdict.NOT_IMPLEMENTED, Verdict.ERROR)
     assert outcome.key and outcome.explanation
-    json.dumps(outcome.evidence)
+    json.dumps(encode(outcome.evidence), allow_nan=False)
     names = CHECKS[cid].plot(m, tmp_path)
     assert names and all(n.startswith(cid.lower() + "_") and n.endswith(".png") for n in names)
     for n in names:
@@ -50,112 +80,163 @@ def test_quick_measure_decide_plot(cid, quick_runs, tmp_path):
         assert 1_000 < size < 300_000
 
 
+def _data_seeds(design: dict) -> list[int]:
+    """Every data seed a design names (one, a list, or one per use)."""
+    seeds = design.get("data_seeds", design.get("data_seed"))
+    if isinstance(seeds, dict):
+        return list(seeds.values())
+    return seeds if isinstance(seeds, list) else [seeds]
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_seeds_come_from_the_context_streams(cid, quick_runs):
+    design = quick_runs[cid]["design"]
+    n = len(design["seeds"])
+    assert design["seeds"] == QUICK.seeds("model", n)
+    assert set(_data_seeds(design)) <= set(QUICK.seeds("data", n))
+    assert {row["seed"] for row in quick_runs[cid]["raw"]} == set(design["seeds"])
+
+
 def test_quick_runs_are_seeded(quick_runs):
-    again = CHECKS["C21"].measure(Context(Settings(quick=True, seed=0)))
-    assert again["datasets"]["digits"]["test_mse"] == \
-        quick_runs["C21"]["datasets"]["digits"]["test_mse"]
+    again = CHECKS["C21"].measure(QUICK)
+    assert again["raw"] == quick_runs["C21"]["raw"]
 
 
 def test_c07_is_not_testable_and_computes_what_it_can(quick_runs):
     m = quick_runs["C07"]
     assert CHECKS["C07"].decide(m).verdict is Verdict.NOT_TESTABLE
-    assert m["limits_at_infinity"] == {"relu": "oo", "tanh": "1", "sigmoid": "1"}
-    init = np.asarray(m["active_fraction"]["init (default)"])
-    assert init.shape == (2, 2) and ((init > 0.2) & (init < 0.8)).all()
+    assert m["design"]["limits_at_infinity"] == {"relu": "oo", "tanh": "1", "sigmoid": "1"}
+    init = [r["active_fraction"] for r in m["raw"] if r["stage"] == "init (default)"]
+    assert len(init) == 4 and all(0.2 < v < 0.8 for v in init)  # 2 layers x 2 seeds
 
 
 def test_c20_samples_and_coverage_agree(quick_runs):
     m = quick_runs["C20"]
-    for a in m["activations"]:
-        for counts, modes in zip(m["mode_counts"][a], m["modes_covered"][a]):
-            assert sum(c >= m["min_share"] * m["n_eval"] for c in counts) == modes
+    for row in m["raw"]:
+        share = m["design"]["min_share"] * m["design"]["n_eval"]
+        assert sum(c >= share for c in row["mode_counts"]) == row["modes_covered"]
+        assert len(row["samples"]) == m["design"]["n_shown"]
+
+
+# --------------------------------------------------------------------------- paired statistic
+
+def _pattern(arm: int, n: int) -> np.ndarray:
+    """Per-seed offsets of arm ``arm``: mean 0, a different order for every arm (n > arms)."""
+    return np.roll(np.arange(n) - (n - 1) / 2, arm)
+
+
+def test_paired_diff_pairs_by_seed_not_by_row_order():
+    rows = [{"seed": s, "arm": arm, "v": s + (1.0 if arm == "a" else 0.0) + 0.1 * (s % 2)}
+            for arm in ("a", "b") for s in range(6)]
+    shuffled = rows[:]
+    random.Random(0).shuffle(shuffled)
+    e, again = paired_diff(rows, "v", "arm", "a", "b"), paired_diff(shuffled, "v", "arm", "a", "b")
+    assert e == again and e.method == "paired-t" and e.value == pytest.approx(1.0)
+    # the seed effect (s) is common to both arms: paired, the difference is certain; Welch
+    # treats it as noise and its interval covers 0
+    welch = diff_ci([r["v"] for r in rows if r["arm"] == "a"],
+                    [r["v"] for r in rows if r["arm"] == "b"])
+    assert e.low > 0.9 and welch.low < 0
 
 
 # --------------------------------------------------------------------------- decision rules
 
-def _cnn_measure(acc: dict[str, dict[str, list[float]]]) -> dict:
-    return {"seeds": [0, 1, 2, 3, 4], "datasets": {d: {"test_acc": a, "steps": 1}
-                                                   for d, a in acc.items()}}
+def _cnn_measure(acc: dict[str, dict[str, float]], jitter=0.002, n=6) -> dict:
+    acts = list(c18_cnn.ACTIVATIONS)
+    raw = [{"seed": s, "dataset": d, "activation": a,
+            "test_acc": means[a] + jitter * _pattern(i, n)[s]}
+           for d, means in acc.items() for i, a in enumerate(acts) for s in range(n)]
+    return {"design": {"seeds": list(range(n)), "activations": acts, "datasets": list(acc),
+                       "runs": {d: {"steps": 1} for d in acc}}, "raw": raw}
 
 
-def _accs(relu, best=None, sat=0.70, sigmoid=None, jitter=0.002):
-    base = {"relu": relu, "gelu": best or relu, "elu": relu - 0.05, "leaky_relu": relu,
+def _accs(relu, best=None, sat=0.70, sigmoid=None):
+    return {"relu": relu, "gelu": best or relu, "elu": relu - 0.05, "leaky_relu": relu,
             "tanh": sat, "sigmoid": sat - 0.1 if sigmoid is None else sigmoid}
-    return {a: [v + jitter * i for i in range(-2, 3)] for a, v in base.items()}
 
 
-@pytest.mark.parametrize("mnist, digits, verdict", [
-    (_accs(0.90), _accs(0.97, sat=0.90), Verdict.SUPPORTED),
-    (_accs(0.85, best=0.90), _accs(0.97, sat=0.90), Verdict.PARTLY),
-    (_accs(0.90), _accs(0.97, sat=0.97, sigmoid=0.97), Verdict.PARTLY),
+@pytest.mark.parametrize("mnist, digits, jitter, verdict", [
+    (_accs(0.90), _accs(0.97, sat=0.90), 0.002, Verdict.SUPPORTED),
+    (_accs(0.85, best=0.90), _accs(0.97, sat=0.90), 0.002, Verdict.PARTLY),
+    (_accs(0.90), _accs(0.97, sat=0.97, sigmoid=0.97), 0.002, Verdict.PARTLY),
     (_accs(0.70, best=0.80, sat=0.70, sigmoid=0.70),
-     _accs(0.90, best=0.95, sat=0.90, sigmoid=0.90), Verdict.REFUTED),
-    (_accs(0.70, sat=0.70, sigmoid=0.70, jitter=0.03),
-     _accs(0.9, sat=0.9, sigmoid=0.9, jitter=0.03), Verdict.INCONCLUSIVE),
+     _accs(0.90, best=0.95, sat=0.90, sigmoid=0.90), 0.002, Verdict.REFUTED),
+    (_accs(0.70, sat=0.70, sigmoid=0.70), _accs(0.9, sat=0.9, sigmoid=0.9), 0.03,
+     Verdict.INCONCLUSIVE),
 ])
-def test_c18_rule_branches(mnist, digits, verdict):
-    assert _arch_cnn.decide(_cnn_measure({"mnist1d": mnist, "digits": digits})).verdict is verdict
+def test_c18_rule_branches(mnist, digits, jitter, verdict):
+    m = _cnn_measure({"mnist1d": mnist, "digits": digits}, jitter)
+    out = c18_cnn.decide(m)
+    assert out.verdict is verdict
+    assert out.evidence["mnist1d"]["relu_minus"]["tanh"]["method"] == "paired-t"
 
 
 def test_c18_too_few_seeds_is_inconclusive():
-    one = {a: [0.9] for a in _arch_cnn.ACTIVATIONS}
-    out = _arch_cnn.decide(_cnn_measure({"mnist1d": one, "digits": one}))
+    one = {a: 0.9 for a in c18_cnn.ACTIVATIONS}
+    out = c18_cnn.decide(_cnn_measure({"mnist1d": one, "digits": one}, n=1))
     assert out.verdict is Verdict.INCONCLUSIVE
-    diverged = _accs(0.9)
-    diverged["relu"] = [math.nan] * 5  # every relu run diverged: no interval, no crash
-    out = _arch_cnn.decide(_cnn_measure({"mnist1d": diverged, "digits": _accs(0.9)}))
-    assert out.verdict is Verdict.INCONCLUSIVE
+    m = _cnn_measure({"mnist1d": _accs(0.9), "digits": _accs(0.9)})
+    for row in m["raw"]:  # every relu run on mnist1d diverged: no interval, no crash
+        if row["dataset"] == "mnist1d" and row["activation"] == "relu":
+            row["test_acc"] = math.nan
+    assert c18_cnn.decide(m).verdict is Verdict.INCONCLUSIVE
 
 
-def _rnn_measure(relu_cell, tanh_cell, n=5, **override):
-    conds = _arch_rnn.CONDITIONS
+def _rnn_measure(relu_cell, tanh_cell, n=5, **override) -> dict:
+    conds = c19_rnn.CONDITIONS
+    tasks = {"adding": {"metric": "mse", "trivial_loss": 1 / 6, "failure_value": 1 / 6},
+             "mnist1d": {"metric": "accuracy", "trivial_loss": math.log(10),
+                         "failure_value": 0.1}}
+    raw = []
+    for t, task in tasks.items():
+        for i, (a, make) in enumerate((("relu", relu_cell), ("tanh", tanh_cell))):
+            for c in conds:
+                values, diverged = make(task["metric"], i, n)
+                if a == "relu" and c in override.get(task["metric"], {}):
+                    values, diverged = override[task["metric"]][c]
+                raw += [{"seed": s, "task": t, "activation": a, "condition": c,
+                         "metric": values[s], "diverged": s < diverged} for s in range(n)]
+    design = {"seeds": list(range(n)), "conditions": conds, "activations": ["relu", "tanh"],
+              "tasks": {t: {**task, "length": 10, "steps": 1} for t, task in tasks.items()}}
+    return {"design": design, "raw": raw}
 
-    def task(metric, trivial, fail):
-        cells = {"relu": {c: relu_cell(metric, c) for c in conds},
-                 "tanh": {c: tanh_cell(metric, c) for c in conds}}
-        cells["relu"].update(override.get(metric, {}))
-        return {"metric": metric, "trivial_loss": trivial, "failure_value": fail, "cells": cells,
-                "length": 10, "steps": 1}
 
-    return {"seeds": list(range(n)), "conditions": conds,
-            "tasks": {"adding": task("mse", 1 / 6, 1 / 6),
-                      "mnist1d": task("accuracy", math.log(10), 0.1)}}
-
-
-def _cell(good: bool, diverged: int = 0, n: int = 5):
-    def make(metric, cond):
+def _cell(good: bool, diverged: int = 0):
+    def make(metric, arm, n):
         v = (0.02 if good else 0.165) if metric == "mse" else (0.6 if good else 0.1)
-        return {"metric": [v + 0.001 * i for i in range(n)], "diverged": diverged}
+        return list(v + 0.001 * _pattern(arm, n)), diverged
     return make
 
 
 def test_c19_rule_branches():
-    assert _arch_rnn.decide(_rnn_measure(_cell(True), _cell(True))).verdict is Verdict.SUPPORTED
-    partly = _rnn_measure(_cell(True), _cell(True),
-                          mse={"gaussian": {"metric": [1 / 6] * 5, "diverged": 3}})
-    out = _arch_rnn.decide(partly)
+    assert c19_rnn.decide(_rnn_measure(_cell(True), _cell(True))).verdict is Verdict.SUPPORTED
+    partly = _rnn_measure(_cell(True), _cell(True), mse={"gaussian": ([1 / 6] * 5, 3)})
+    out = c19_rnn.decide(partly)
     assert out.verdict is Verdict.PARTLY and "adding/gaussian (3/5 seeds diverged" in \
         out.explanation
-    assert _arch_rnn.decide(_rnn_measure(_cell(False), _cell(True))).verdict is Verdict.REFUTED
-    none = _arch_rnn.decide(_rnn_measure(_cell(False), _cell(False)))
+    assert c19_rnn.decide(_rnn_measure(_cell(False), _cell(True))).verdict is Verdict.REFUTED
+    none = c19_rnn.decide(_rnn_measure(_cell(False), _cell(False)))
     assert none.verdict is Verdict.INCONCLUSIVE
-    few = _arch_rnn.decide(_rnn_measure(_cell(True, n=1), _cell(True, n=1), n=1))
+    few = c19_rnn.decide(_rnn_measure(_cell(True), _cell(True), n=1))
     assert few.verdict is Verdict.INCONCLUSIVE
 
 
 def test_c19_relu_worse_than_tanh_does_not_work():
     worse = _rnn_measure(_cell(True), _cell(True),
-                         accuracy={c: {"metric": [0.4 + 0.001 * i for i in range(5)],
-                                       "diverged": 0} for c in _arch_rnn.CONDITIONS})
-    cells = _arch_rnn.decide(worse).evidence["cells"]["mnist1d"]
+                         accuracy={c: (list(0.4 + 0.001 * np.arange(5)), 0)
+                                   for c in c19_rnn.CONDITIONS})
+    cells = c19_rnn.decide(worse).evidence["cells"]["mnist1d"]
     assert all(not v["not_worse"] and not v["works"] for v in cells.values())
+    assert all(v["relu_minus_tanh"]["method"] == "paired-t" for v in cells.values())
 
 
-def _gan_measure(modes: dict, hq: dict, n=6):
-    return {"seeds": list(range(n)), "activations": list(_arch_gan.ACTIVATIONS),
-            "modes_covered": {a: [m + (i % 2) for i in range(n)] for a, m in modes.items()},
-            "high_quality": {a: [h + 0.01 * (i % 2) for i in range(n)] for a, h in hq.items()},
-            "finite": {a: [True] * n for a in modes}}
+def _gan_measure(modes: dict, hq: dict, n=6) -> dict:
+    acts = list(c20_gan.ACTIVATIONS)
+    raw = [{"seed": s, "activation": a, "finite": True,
+            "modes_covered": modes[a] + int(_pattern(i, n)[s] > 0),
+            "high_quality": hq[a] + 0.01 * _pattern(i, n)[s]}
+           for i, a in enumerate(acts) for s in range(n)]
+    return {"design": {"seeds": list(range(n)), "activations": acts}, "raw": raw}
 
 
 @pytest.mark.parametrize("modes, hq, verdict", [
@@ -171,15 +252,18 @@ def _gan_measure(modes: dict, hq: dict, n=6):
      Verdict.INCONCLUSIVE),
 ])
 def test_c20_rule_branches(modes, hq, verdict):
-    assert _arch_gan.decide(_gan_measure(modes, hq)).verdict is verdict
+    assert c20_gan.decide(_gan_measure(modes, hq)).verdict is verdict
 
 
-def _ae_measure(ratios: dict[str, dict[str, float]], n=5):
-    return {"seeds": list(range(n)), "activations": list(_arch_ae.ACTIVATIONS),
-            "datasets": {d: {"pca_test_mse": 2.0, "input_dim": 4,
-                             "test_mse": {a: [2.0 * (v + 0.005 * i) for i in range(n)]
-                                          for a, v in r.items()}}
-                         for d, r in ratios.items()}}
+def _ae_measure(ratios: dict[str, dict[str, float]], n=5) -> dict:
+    acts = list(c21_autoencoder.ACTIVATIONS)
+    raw = [{"seed": s, "dataset": d, "activation": a,
+            "test_mse": 2.0 * (r[a] + 0.005 * _pattern(i, n)[s])}
+           for d, r in ratios.items() for i, a in enumerate(acts) for s in range(n)]
+    design = {"seeds": list(range(n)), "activations": acts, "datasets": list(ratios),
+              "hidden": 64, "code": 8,
+              "runs": {d: {"pca_test_mse": 2.0, "input_dim": 4} for d in ratios}}
+    return {"design": design, "raw": raw}
 
 
 @pytest.mark.parametrize("mnist, digits, verdict", [
@@ -193,7 +277,7 @@ def _ae_measure(ratios: dict[str, dict[str, float]], n=5):
      Verdict.INCONCLUSIVE),  # the linear AE is 30 % above PCA: harness fails
 ])
 def test_c21_rule_branches(mnist, digits, verdict):
-    out = _arch_ae.decide(_ae_measure({"mnist1d": mnist, "digits": digits}))
+    out = c21_autoencoder.decide(_ae_measure({"mnist1d": mnist, "digits": digits}))
     assert out.verdict is verdict
     if verdict is Verdict.INCONCLUSIVE:
         assert "Harness" in out.explanation
@@ -202,8 +286,22 @@ def test_c21_rule_branches(mnist, digits, verdict):
 def test_c21_diverged_runs_leave_no_interval():
     m = _ae_measure({"mnist1d": {"relu": .8, "tanh": .9, "identity": 1.0},
                      "digits": {"relu": .8, "tanh": .9, "identity": 1.0}})
-    m["datasets"]["digits"]["test_mse"]["identity"] = [math.nan] * 4 + [2.0]
-    assert _arch_ae.decide(m).verdict is Verdict.INCONCLUSIVE
+    for row in m["raw"]:
+        if row["dataset"] == "digits" and row["activation"] == "identity" and row["seed"] < 4:
+            row["test_mse"] = math.nan
+    assert c21_autoencoder.decide(m).verdict is Verdict.INCONCLUSIVE
+
+
+def test_c21_uses_the_seed_pairing():
+    """A seed effect shared by the arms hides relu's gain from Welch but not from pairing."""
+    m = _ae_measure({"mnist1d": {"relu": .9, "tanh": .9, "identity": 1.0},
+                     "digits": {"relu": .9, "tanh": .9, "identity": 1.0}})
+    for row in m["raw"]:
+        row["test_mse"] += 0.2 * (row["seed"] - 2)  # the same shift in every arm of a seed
+    out = c21_autoencoder.decide(m)
+    assert out.verdict is Verdict.SUPPORTED
+    effect = out.evidence["digits"]["relu_minus_linear"]
+    assert effect["method"] == "paired-t" and effect["high"] < -0.02
 
 
 # --------------------------------------------------------------------------- probes
@@ -283,11 +381,12 @@ def test_pca_error_matches_eigenvalues_and_sklearn():
 
 def test_linear_autoencoder_reaches_pca():
     """The C21 harness: a linear AE's test error approaches closed-form PCA with the same code."""
-    r = _arch_ae.train_autoencoders("digits", [0], 700, None)
-    ratio = r["test_mse"]["identity"][0] / r["pca_test_mse"]
-    train_ratio = r["train_mse"]["identity"][0] / r["pca_train_mse"]
+    r = c21_autoencoder.train_autoencoders("digits", [0], 700, None, QUICK.seeds("data", 1)[0])
+    (row,) = [row for row in r["rows"] if row["activation"] == "identity"]
+    ratio = row["test_mse"] / r["run"]["pca_test_mse"]
+    train_ratio = row["train_mse"] / r["run"]["pca_train_mse"]
     assert train_ratio >= 1 - 1e-4  # Eckart-Young: no rank-8 map beats PCA on its own data
-    assert abs(ratio - 1) < _arch_ae.HARNESS_TOL
+    assert abs(ratio - 1) < c21_autoencoder.HARNESS_TOL
 
 
 # --------------------------------------------------------------------------- stacked training
@@ -306,8 +405,8 @@ def test_member_activation_matches_separate_calls():
 def _regression(seeds, poison=None):
     x = torch.linspace(-1, 1, 32)[:, None]
     y = torch.sin(3 * x)
-    w0, b0 = stacked_linear(seeds, 8, 1, offset=0)
-    w1, b1 = stacked_linear(seeds, 1, 8, offset=1)
+    w0, b0 = stacked_linear(seeds, 8, 1, layer=0)
+    w1, b1 = stacked_linear(seeds, 1, 8, layer=1)
     params = {"w0": w0, "b0": b0, "w1": w1, "b1": b1}
     act = MemberActivation(["relu"] * len(seeds))
 
@@ -340,3 +439,10 @@ def test_a_diverging_member_is_frozen_and_spares_the_others():
     for name in clean:
         torch.testing.assert_close(poisoned[name][[0, 2]], clean[name][[0, 2]])
         assert torch.isfinite(poisoned[name]).all()
+
+
+def test_train_stacked_rejects_parameters_on_another_device():
+    w, b = stacked_linear([0], 2, 3)
+    with pytest.raises(InvalidInputError, match="device"):
+        train_stacked({"w": w, "b": b}, lambda step: w.sum()[None], steps=1, lr=1e-2,
+                      eval_every=1, device="meta")

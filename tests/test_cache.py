@@ -164,10 +164,11 @@ def counted(monkeypatch):
 
     def measure(ctx):
         calls[ctx.seed] += 1
-        return {"value": 0.25 + ctx.seed}
+        return {"design": {}, "raw": [{"seed": None, "value": 0.25 + ctx.seed}]}
 
     def decide(m):
-        return Outcome(Verdict.SUPPORTED, f"value {m['value']}", {"value": m["value"]}, "")
+        value = m["raw"][0]["value"]
+        return Outcome(Verdict.SUPPORTED, f"value {value}", {"value": value}, "")
 
     check = Check("fake", measure, decide)
     monkeypatch.setattr(claims_pkg, "registry",
@@ -199,7 +200,7 @@ def test_corrupt_cache_file_is_remeasured_and_rewritten(counted, tmp_path):
     (entry,) = (tmp_path / "cache").glob("C01-*.json")
     entry.write_text(entry.read_text()[:20])
     assert cli(tmp_path) == 0 and counted == Counter({0: 2})
-    assert json.loads(entry.read_text())["measured"] == {"value": 0.25}
+    assert json.loads(entry.read_text())["measured"]["raw"] == [{"seed": None, "value": 0.25}]
     assert cli(tmp_path) == 0 and counted == Counter({0: 2})
 
 

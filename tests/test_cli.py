@@ -42,10 +42,15 @@ class Fakes:
         def counted(ctx):
             self.calls[cid] += 1
             if measure is not None:
-                return measure(ctx)
-            return {"acc": [0.5 + 0.01 * (i + ctx.seed) for i in range(5)], "gap": math.nan}
+                return {"design": measure(ctx), "raw": [{"seed": ctx.seed}]}
+            return {"design": {"gap": math.nan},
+                    "raw": [{"seed": s, "acc": 0.5 + 0.01 * (i + ctx.seed)}
+                            for i, s in enumerate(ctx.seeds("model", 5))]}
 
-        def decide(m):
+        def decide(measured):
+            m = dict(measured["design"])
+            if "acc" in measured["raw"][0]:
+                m["acc"] = [row["acc"] for row in measured["raw"]]
             est = mean_ci(m["acc"]).to_dict() if "acc" in m else m
             return Outcome(verdict, f"acc {est['value']:.3f}" if "acc" in m else "see evidence",
                            {"acc": est, "gap": m.get("gap")}, f"Fake {cid} explanation.")
@@ -238,7 +243,7 @@ def test_non_json_measurement_is_an_error_naming_the_path(fakes, tmp_path, capsy
     fakes.add("C01", measure=lambda ctx: {"acc": [0.5, np.float32(0.6)]})
     assert run(tmp_path) == 3
     err = capsys.readouterr().err
-    assert "measured['acc'][1] is a numpy.float32" in err
+    assert "measured['design']['acc'][1] is a numpy.float32" in err
 
 
 def test_internal_error_outside_checks_exits_3(fakes, tmp_path, capsys, monkeypatch):
@@ -319,11 +324,14 @@ def _unit(seed: int) -> tuple[float, int]:
 
 def test_parallel_jobs_give_identical_results(fakes, tmp_path):
     def measure(ctx):
-        out = ctx.map(_unit, range(ctx.seed, ctx.seed + 6))
-        return {"draws": [v for v, _ in out], "pids": [p for _, p in out]}
+        seeds = ctx.seeds("model", 6)
+        out = ctx.map(_unit, seeds)
+        return {"design": {}, "raw": [{"seed": s, "draw": v, "pid": p}
+                                      for s, (v, p) in zip(seeds, out)]}
 
     def decide(m):
-        return Outcome(Verdict.INCONCLUSIVE, "draws", {"draws": m["draws"]}, "")
+        return Outcome(Verdict.INCONCLUSIVE, "draws",
+                       {"draws": [row["draw"] for row in m["raw"]]}, "")
 
     fakes.checks["C01"] = Check("map", measure, decide)
     assert run(tmp_path, "--no-cache", "--only", "C01") == 0
@@ -333,7 +341,8 @@ def test_parallel_jobs_give_identical_results(fakes, tmp_path):
     assert parallel["evidence"] == serial["evidence"]
     assert len(serial["evidence"]["draws"]) == 6
     cache = json.loads(next((tmp_path / "cache").glob("C01-*.json")).read_text())
-    assert os.getpid() not in cache["measured"]["pids"]  # the units ran in loky workers
+    pids = [row["pid"] for row in cache["measured"]["raw"]]
+    assert os.getpid() not in pids  # the units ran in loky workers
 
 
 def test_progress_bar_only_on_a_terminal(fakes, tmp_path, capsys, monkeypatch):
@@ -346,3 +355,85 @@ def test_progress_bar_only_on_a_terminal(fakes, tmp_path, capsys, monkeypatch):
     shown = capsys.readouterr()
     assert "claim/s" in shown.err or "s/claim" in shown.err  # tqdm's rate unit
     assert "C01 " in shown.out and "1 supported" in shown.out  # the table stays on stdout
+
+
+# --- records that re-decide, and replication ----------------------------------------------------
+
+
+def test_redecide_reproduces_a_record_and_names_what_was_edited(fakes, tmp_path, capsys):
+    fakes.add("C01")
+    fakes.add("C04", Verdict.PARTLY)
+    assert run(tmp_path) == 0
+    path = tmp_path / "out" / "run.json"
+    rec = record(tmp_path)
+    c01 = next(c for c in rec["claims"] if c["id"] == "C01")
+    assert [row["seed"] for row in c01["raw"]] == [0, 1, 2, 3, 4]
+    assert c01["design"] == {"gap": "NaN"}  # non-finite floats kept, encoded
+    capsys.readouterr()
+    assert main(["--redecide", str(path)]) == 0
+    assert "re-decided 2 claims" in capsys.readouterr().out
+
+    c01["raw"][0]["acc"] = 0.9  # an edited measurement no longer gives the recorded key
+    path.write_text(json.dumps(rec))
+    assert main(["--redecide", str(path)]) == 5
+    err = capsys.readouterr().err
+    assert "mismatch: C01: key:" in err and "C04" not in err
+
+    del c01["raw"]
+    path.write_text(json.dumps(rec))
+    assert main(["--redecide", str(path)]) == 5
+    assert "C01: raw: missing from the record" in capsys.readouterr().err
+
+
+def test_redecide_names_a_claim_this_version_does_not_know(fakes, tmp_path, capsys):
+    fakes.add("C01")
+    path = tmp_path / "rec.json"
+    path.write_text(json.dumps({"claims": [{"id": "C01", "verdict": "supported", "design": {},
+                                            "raw": [], "key": "k", "evidence": {},
+                                            "explanation": ""},
+                                           {"id": "C77", "verdict": "supported"}]}))
+    assert main(["--redecide", str(path)]) == 5
+    err = capsys.readouterr().err
+    assert "C77: id: no such claim" in err
+    assert "C01: raw: C01: raw must be a non-empty list of rows" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--replicate", "0"], "--replicate: must be an integer >= 1"),
+    (["--replicate", "-2"], "--replicate: must be an integer >= 1"),
+    (["--redecide", "docs/report.json", "--replicate", "2"], "cannot be combined with --replicate"),
+    (["--redecide", "no/such/file.json"], "no such file"),
+    (["--figures-only", "--replicate", "3"], "cannot be combined with --replicate"),
+    (["--seed", "4095", "--replicate", "2"], "go beyond 4095"),
+    (["--seed", "4096"], "--seed: must be an integer in [0, 4095]"),
+])
+def test_replicate_and_redecide_usage_errors(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_replicate_labels_a_verdict_that_changes_with_the_master_seed(fakes, tmp_path, capsys):
+    def decide(m):
+        verdict = Verdict.SUPPORTED if m["raw"][0]["seed"] < 2**20 else Verdict.REFUTED
+        return Outcome(verdict, "k", {}, "")
+
+    def measure(ctx):
+        return {"design": {}, "raw": [{"seed": s} for s in ctx.seeds("model", 2)]}
+
+    fakes.checks["C01"] = Check("seed-dependent", measure, decide)
+    fakes.add("C04")
+    assert run(tmp_path, "--replicate", "3") == 0
+    out = capsys.readouterr().out
+    assert "unstable (refuted ×2, supported ×1)" in out
+    assert "unstable across master seeds: C01" in out
+    rec = record(tmp_path)
+    assert rec["master_seeds"] == [0, 1, 2] and rec["unstable"] == ["C01"]
+    c01, c04 = (next(c for c in rec["claims"] if c["id"] == i) for i in ("C01", "C04"))
+    assert c01["verdict"] == "supported"  # the run under --seed is the one reported
+    assert c01["replication"]["verdicts"] == ["supported", "refuted", "refuted"]
+    assert c04["replication"]["stable"] is True
+    assert fakes.calls["C04"] == 3
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "**supported** — unstable (refuted ×2, supported ×1)" in report
+    assert "replicated under master seeds [0, 1, 2]: 1 unstable verdict(s): C01" in report
+    assert sorted(p.name for p in (tmp_path / "out" / "figures").iterdir()) == ["c04_fake.png"]

@@ -56,7 +56,7 @@ def test_committed_structure_matches_a_quick_run(committed, quick):
     by_id = {c["id"]: c for c in committed["claims"]}
     for claim in quick["claims"]:
         ours = by_id[claim["id"]]
-        assert set(ours) == set(claim)
+        assert set(ours) - {"replication"} == set(claim)  # a --replicate run adds replication
         assert set(ours["evidence"]) == set(claim["evidence"]), claim["id"]
         assert ours["rule"] == claim["rule"], f"{claim['id']}: rule changed since the report"
 
@@ -80,3 +80,23 @@ def test_readme_verdict_table_matches_the_committed_run(committed):
     rows = re.findall(r"^\| (C\d\d) \| .* \| \*\*(.+?)\*\* \|$", (REPO / "README.md").read_text(),
                       flags=re.M)
     assert rows == [(c["id"], c["verdict"]) for c in committed["claims"]]
+
+
+def test_committed_record_redecides_from_its_raw_rows(capsys):
+    assert main(["--redecide", str(DOCS / "report.json")]) == 0, capsys.readouterr().err
+    assert "all verdicts reproduced" in capsys.readouterr().out
+
+
+def test_a_replication_of_the_default_protocol_is_recorded():
+    files = sorted((REPO / "empirical" / "results").glob("*replication*.json"))
+    assert files, "no recorded --replicate run in empirical/results/"
+    rec = json.loads(files[-1].read_text())
+    assert rec["quick"] is False and rec["replicate"] >= 3
+    assert len(rec["master_seeds"]) == rec["replicate"]
+    assert [c["id"] for c in rec["claims"]] == [row[0] for row in CATALOGUE]
+    for claim in rec["claims"]:
+        rep = claim["replication"]
+        assert rep["master_seeds"] == rec["master_seeds"], claim["id"]
+        assert len(rep["verdicts"]) == rec["replicate"], claim["id"]
+        assert rep["stable"] == (len(set(rep["verdicts"])) == 1), claim["id"]
+    assert rec["unstable"] == [c["id"] for c in rec["claims"] if not c["replication"]["stable"]]

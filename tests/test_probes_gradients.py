@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from scipy import stats as st
 from torch import nn
 
-from reluthe.claims._gradients_meanfield import (
+from reluthe.claims.gradients._meanfield import (
     expect_f_sq,
     expect_fprime_sq,
     predicted_log10_ratio,

@@ -184,10 +184,13 @@ def test_question_three_lists_tools_from_the_record():
 
 def test_report_rebuilds_from_the_json_record(monkeypatch, tmp_path):
     def measure(ctx):
-        return {"values": [0.1, 0.2, 0.3], "table": {"relu": {"a": 1.0}, "tanh": {"a": 2.0}}}
+        return {"design": {"table": {"relu": {"a": 1.0}, "tanh": {"a": 2.0}}},
+                "raw": [{"seed": s, "value": v} for s, v in zip(ctx.seeds("model", 3),
+                                                                (0.1, 0.2, 0.3))]}
 
     def decide(m):
-        return Outcome(Verdict.PARTLY, "0.2", {"table": m["table"]}, "Holds with He init.")
+        return Outcome(Verdict.PARTLY, "0.2", {"table": m["design"]["table"]},
+                       "Holds with He init.")
 
     def draw(m, figures_dir):
         (figures_dir / "c04_fig.png").write_bytes(b"png")

@@ -1,8 +1,11 @@
 """The claims registry: every claim of CLAIMS.md with its check, in id order.
 
-Checks live in one module per claim family; each exposes ``CHECKS: dict[str, Check]``. A claim
-whose check is not written yet is listed with ``check=None`` and reported as "not implemented",
-never given a verdict.
+Each claim is one file ``reluthe/claims/<family>/cNN_<topic>.py`` defining ``RULE``, ``measure``,
+``decide`` and ``plot``; each family package lists its claim modules and exposes
+``CHECKS: dict[str, Check]``. A claim whose check is not written yet is listed with ``check=None``
+and reported as "not implemented", never given a verdict. Adding a claim: one file in its family
+(and the family's ``CLAIMS`` tuple), one row of :data:`~reluthe.claims._catalogue.CATALOGUE`, and
+its test.
 
 Examples
 --------
@@ -13,8 +16,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-
+from reluthe.claims import architectures, gradients, sparsity, symbolic  # noqa: E402  (families)
 from reluthe.claims._base import (
     Check,
     Claim,
@@ -26,22 +28,17 @@ from reluthe.claims._base import (
 )
 from reluthe.claims._catalogue import CATALOGUE
 
-__all__ = ["registry", "Check", "Claim", "ClaimResult", "Context", "Outcome", "Settings", "Verdict"]
+__all__ = ["registry", "claim_files", "Check", "Claim", "ClaimResult", "Context", "Outcome",
+           "Settings", "Verdict"]
 
-FAMILIES = (
-    "reluthe.claims.symbolic_claims",
-    "reluthe.claims.sparsity",
-    "reluthe.claims.gradients",
-    "reluthe.claims.architectures",
-)
+FAMILIES = (symbolic, sparsity, gradients, architectures)
 
 
 def registry() -> list[Claim]:
     """All claims in id order, each with its check where one is implemented."""
     checks = {}
     for family in FAMILIES:
-        module = importlib.import_module(family)
-        for cid, check in module.CHECKS.items():
+        for cid, check in family.CHECKS.items():
             if cid in checks:
                 raise RuntimeError(f"claim {cid} is checked by two families")
             checks[cid] = check
@@ -50,3 +47,15 @@ def registry() -> list[Claim]:
     if unknown:
         raise RuntimeError(f"checks for unknown claim ids {unknown}; add them to the catalogue")
     return [Claim(*row, check=checks.get(row[0])) for row in CATALOGUE]
+
+
+def claim_files() -> dict[str, str]:
+    """Claim id -> the file that checks it, relative to the repository root.
+
+    Examples
+    --------
+    >>> claim_files()["C01"]
+    'reluthe/claims/symbolic/c01_definition.py'
+    """
+    return {c.id: c.check.measure.__module__.replace(".", "/") + ".py"
+            for c in registry() if c.implemented}

@@ -3,23 +3,31 @@
 A claim's check is split in three so that rules are fixed before data and figures can be redrawn
 without retraining:
 
-* ``measure(ctx) -> dict``: runs the experiment or derivation; returns JSON-ready data (cached);
-* ``decide(measured) -> Outcome``: applies the decision rule, written in code beside ``rule``;
-* ``plot(measured, figures_dir) -> list[str]``: draws figures from the measurements (optional).
+* ``measure(ctx) -> dict``: runs the experiment or derivation; returns ``{"design", "raw"}``
+  (see :mod:`reluthe.claims._records`), JSON-ready and cached;
+* ``decide(measured) -> Outcome``: applies the decision rule, written in code beside ``rule``,
+  reading only the measurement (so ``--redecide`` can re-run it on the record);
+* ``plot(measured, figures_dir) -> list[str]``: draws figures from the measurements (or ``None``).
+
+A claim is one module ``reluthe/claims/<family>/cNN_<topic>.py`` that defines these as ``RULE``,
+``measure``, ``decide`` and ``plot``; :func:`checks_of` turns a family's modules into checks.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reluthe.claims._seeds import check_master, derive
 from reluthe.errors import InvalidInputError
 
-__all__ = ["Verdict", "Settings", "Context", "Outcome", "Check", "Claim", "ClaimResult"]
+__all__ = ["Verdict", "Settings", "Context", "Outcome", "Check", "Claim", "ClaimResult",
+           "checks_of", "CLAIM_NAMES"]
 
 
 class Verdict(str, enum.Enum):
@@ -56,6 +64,7 @@ class Settings:
         if self.quick and self.full:
             raise InvalidInputError("Settings takes quick=True or full=True, not both: quick "
                                     "runs small versions, full the full-size grids.")
+        check_master(self.seed)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +98,19 @@ class Context:
     @property
     def device(self) -> str:
         return self.settings.device
+
+    def seeds(self, stream: str, n: int, start: int = 0) -> list[int]:
+        """``n`` seeds of ``stream`` ("model", "data", "bootstrap", ...) under the master seed.
+
+        The one derivation rule of :mod:`reluthe.claims._seeds`: disjoint blocks per master
+        seed, one sub-block per stream.
+
+        Examples
+        --------
+        >>> Context(Settings(seed=0)).seeds("model", 3)
+        [0, 1, 2]
+        """
+        return derive(self.settings.seed, stream, n, start)
 
     def map(self, func: Callable[[Any], Any], items: Iterable[Any]) -> list:
         """Apply ``func`` to each item, in parallel when ``jobs != 1``; results keep item order."""
@@ -180,3 +202,42 @@ class ClaimResult:
             "runtime_s": round(self.runtime_s, 3),
             "cached": self.cached,
         }
+
+
+CLAIM_NAMES = ("RULE", "measure", "decide", "plot")
+_CLAIM_FILE = re.compile(r"c(\d\d)_[a-z0-9_]+")
+
+
+def checks_of(modules: Sequence) -> dict[str, Check]:
+    """Claim id -> :class:`Check` for a family's claim modules ``cNN_<topic>``.
+
+    Each module must define the four :data:`CLAIM_NAMES` (``plot`` may be ``None``); a module
+    missing one, or named otherwise, raises ``ImportError`` naming it, so a broken claim file
+    fails when its family is imported.
+
+    Examples
+    --------
+    >>> import types
+    >>> m = types.ModuleType("reluthe.claims.demo.c99_demo")
+    >>> m.RULE, m.measure, m.decide = "rule", print, print
+    >>> checks_of([m])
+    Traceback (most recent call last):
+    ...
+    ImportError: claim module reluthe.claims.demo.c99_demo does not define plot; ...
+    """
+    checks = {}
+    for module in modules:
+        name = module.__name__.rsplit(".", 1)[-1]
+        match = _CLAIM_FILE.fullmatch(name)
+        if match is None:
+            raise ImportError(f"claim module {module.__name__} is not named cNN_<topic>")
+        missing = [n for n in CLAIM_NAMES if not hasattr(module, n)]
+        if missing:
+            raise ImportError(f"claim module {module.__name__} does not define "
+                              f"{', '.join(missing)}; a claim file defines RULE, measure, decide "
+                              "and plot (plot may be None)")
+        cid = f"C{match.group(1)}"
+        if cid in checks:
+            raise ImportError(f"two claim modules of one family check {cid}")
+        checks[cid] = Check(module.RULE, module.measure, module.decide, module.plot)
+    return checks

@@ -89,3 +89,29 @@ CATALOGUE: tuple[tuple[str, str, str, str, str], ...] = (
      "ReLU belongs in hidden layers, not on the output layer.",
      "relu on the output layer vs none: classification and regression with negative targets"),
 )
+
+
+def claim_table(files: dict[str, str] | None = None) -> str:
+    """The catalogue as a Markdown page (``docs/claims.md``): id, §, quote, claim, what is measured.
+
+    ``files`` maps claim ids to the file that checks them (``reluthe/claims/<family>/cNN_….py``);
+    ``python -m reluthe.claims`` prints the page for the installed registry.
+
+    Examples
+    --------
+    >>> claim_table().splitlines()[0]
+    '# The claims checked'
+    """
+    files = files or {}
+    lines = ["# The claims checked", "",
+             "Every checkable statement of the article has a stable id. `python -m "
+             "reluthe.check_claims` gives each one verdict (see the [report](report.md)); this "
+             "table is generated from `reluthe/claims/_catalogue.py` by `python -m "
+             "reluthe.claims`.", "",
+             "| id | § | the article says | claim | what is measured or derived | checked in |",
+             "|---|---|---|---|---|---|"]
+    for cid, section, quote, statement, needs in CATALOGUE:
+        where = f"`{files[cid]}`" if cid in files else "not implemented"
+        cells = (cid, section, quote, statement, needs, where)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
