@@ -7,7 +7,8 @@ stored measurement, so rebuilding the report takes seconds.
 
 Every file is written to a temporary file in the same directory, flushed to disk, then moved into
 place with :func:`os.replace`: a crash leaves either the old file or the new one, never half a file.
-A file that cannot be read back as a complete entry (truncated, corrupt, wrong key) is a miss.
+A file that cannot be read back as a complete entry (truncated, corrupt, wrong key, a missing
+field, or a measurement that no longer matches the entry's SHA-256 checksum) is a miss.
 
 The cache lives in ``.reluthe-cache/`` in the current directory unless the environment variable
 ``RELUTHE_RESULTS_CACHE`` names another directory (``--cache-dir`` overrides both).
@@ -42,13 +43,14 @@ __all__ = [
     "CACHE_ENV",
     "MeasurementCache",
     "atomic_write_text",
+    "file_mode",
     "cache_key",
     "code_version",
     "default_cache_dir",
 ]
 
 CACHE_ENV = "RELUTHE_RESULTS_CACHE"
-_FORMAT = 1
+_FORMAT = 2  # 2: entries carry the checksum of their measurement
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -95,7 +97,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part.
 
     The text goes to a temporary file in the same directory, is flushed and fsynced, then replaces
-    ``path`` with :func:`os.replace` (atomic on POSIX and Windows). Parent directories are created.
+    ``path`` with :func:`os.replace` (atomic on POSIX and Windows), keeping the permission bits of
+the file it replaces (a new file gets those of the umask). Parent directories are created.
     On any failure the temporary file is removed and the error re-raised.
 
     Examples
@@ -108,17 +111,38 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, mode)  # mkstemp makes 0600; keep the replaced file's mode (or the umask's)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def file_mode(path: Path) -> int:
+    """The permission bits a rewrite of ``path`` keeps: its own, else 0666 less the umask.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = p.write_text("x"); p.chmod(0o644)
+    >>> oct(file_mode(p))
+    '0o644'
+    """
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 class MeasurementCache:
@@ -191,6 +215,7 @@ class MeasurementCache:
             "runtime_s": float(runtime_s),
             "modules": sorted(modules or []),
             "measured": measured,
+            "checksum": _checksum(measured),
         }
         text = json.dumps(entry, allow_nan=True, sort_keys=True)
         path = self.path(claim_id, settings, code)
@@ -199,7 +224,13 @@ class MeasurementCache:
 
 
 _FIELDS = {"format": int, "key": str, "claim_id": str, "settings": dict, "code_version": str,
-           "created": str, "runtime_s": float, "modules": list, "measured": dict}
+           "created": str, "runtime_s": float, "modules": list, "measured": dict, "checksum": str}
+
+
+def _checksum(measured: dict) -> str:
+    """SHA-256 of a measurement's canonical JSON: an entry edited or damaged since is a miss."""
+    text = json.dumps(measured, allow_nan=True, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _read_entry(path: Path) -> dict | None:
@@ -212,4 +243,6 @@ def _read_entry(path: Path) -> dict | None:
     for name, kind in _FIELDS.items():
         if not isinstance(entry.get(name), kind):
             return None
+    if entry["checksum"] != _checksum(entry["measured"]):
+        return None
     return entry

@@ -11,6 +11,7 @@ import datetime as _dt
 import math
 import os
 import sys
+import tempfile
 import time
 import traceback
 from collections import Counter
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reluthe import __version__
-from reluthe._cache import MeasurementCache
+from reluthe._cache import MeasurementCache, file_mode
 from reluthe._environment import environment, tools_imported
 from reluthe.claims._base import Claim, ClaimResult, Context, Outcome, Settings, Verdict
 from reluthe.claims._records import check_measured, encode
@@ -158,13 +159,22 @@ def check_outcome(outcome) -> Outcome:
 
 
 def _plot(claim: Claim, measured: dict, figures_dir: Path) -> tuple[str, ...]:
+    """Draw the claim's figures into a private directory, then move each into ``figures_dir``.
+
+    A run killed while drawing leaves the old figures (and a hidden temporary directory), never
+    a truncated PNG: each file is moved into place with :func:`os.replace`.
+    """
     figures_dir.mkdir(parents=True, exist_ok=True)
-    names = claim.check.plot(measured, figures_dir)
-    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
-        raise TypeError(f"plot must return a list of file names; got {names!r}")
-    missing = [n for n in names if not (figures_dir / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"plot returned {missing} but wrote no such file in {figures_dir}")
+    with tempfile.TemporaryDirectory(dir=figures_dir, prefix=".drawing-") as tmp:
+        names = claim.check.plot(measured, Path(tmp))
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            raise TypeError(f"plot must return a list of file names; got {names!r}")
+        missing = [n for n in names if not (Path(tmp) / n).is_file()]
+        if missing:
+            raise FileNotFoundError(f"plot returned {missing} but wrote no such file")
+        for name in names:
+            os.chmod(Path(tmp) / name, file_mode(figures_dir / name))
+            os.replace(Path(tmp) / name, figures_dir / name)
     # Figures of this claim from earlier runs that it no longer draws would be stale: remove them.
     for old in figures_dir.glob(f"{claim.id.lower()}_*.png"):
         if old.name not in names:

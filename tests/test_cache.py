@@ -105,7 +105,10 @@ def test_leftover_temporary_file_is_ignored(tmp_path):
     lambda text: "",  # empty
     lambda text: "\x00\udcff garbage",  # not UTF-8 (byte 0xff), not JSON
     lambda text: "[1, 2, 3]",  # JSON, not an entry
-    lambda text: text.replace('"format": 1', '"format": 99'),  # another format
+    lambda text: text.replace('"format": 2', '"format": 99'),  # another format
+    lambda text: text.replace('"format": 2', '"format": 1'),  # the format before checksums
+    lambda text: json.dumps({**json.loads(text), "measured": {"x": 2}}),  # edited: bad checksum
+    lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "checksum"}),
     lambda text: json.dumps({**json.loads(text), "measured": [1]}),  # wrong type
     lambda text: json.dumps({**json.loads(text), "key": "0" * 64}),  # wrong key
 ])

@@ -437,3 +437,66 @@ def test_replicate_labels_a_verdict_that_changes_with_the_master_seed(fakes, tmp
     assert "**supported** — unstable (refuted ×2, supported ×1)" in report
     assert "replicated under master seeds [0, 1, 2]: 1 unstable verdict(s): C01" in report
     assert sorted(p.name for p in (tmp_path / "out" / "figures").iterdir()) == ["c04_fake.png"]
+
+
+# --- outputs: standard output, paths checked first, modes kept, figures moved into place ------
+
+
+def test_json_to_standard_output_holds_only_the_record(fakes, tmp_path, capsys):
+    fakes.add("C01")
+    assert main(["--json", "-", "--report", str(tmp_path / "r.md"), "--figures",
+                 str(tmp_path / "f"), "--cache-dir", str(tmp_path / "c"), "--only", "C01"]) == 0
+    out = capsys.readouterr()
+    rec = json.loads(out.out)
+    assert [c["id"] for c in rec["claims"]] == ["C01"]
+    assert "C01" in out.err and (tmp_path / "r.md").is_file()
+    assert not (Path.cwd() / "-").exists()
+
+
+def test_unwritable_outputs_are_usage_errors_before_any_measurement(fakes, tmp_path, capsys):
+    fakes.add("C01")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for flag, value in (("--json", blocker / "r.json"), ("--report", tmp_path),
+                        ("--figures", blocker), ("--cache-dir", blocker / "cache")):
+        assert run(tmp_path, flag, value) == 2
+        assert f"argument {flag}" in capsys.readouterr().err
+    assert main(["--json", "-", "--report", "-"]) == 2
+    assert fakes.calls["C01"] == 0
+
+
+def test_rewriting_the_report_keeps_its_file_mode(fakes, tmp_path):
+    fakes.add("C01")
+    assert run(tmp_path) == 0
+    report = tmp_path / "out" / "report.md"
+    report.chmod(0o644)
+    assert run(tmp_path) == 0
+    assert report.stat().st_mode & 0o777 == 0o644
+
+
+def test_figures_are_drawn_aside_and_moved_into_place(fakes, tmp_path):
+    seen = []
+
+    def draw(m, figures_dir):
+        seen.append(figures_dir)
+        (figures_dir / "c01_fake.png").write_bytes(b"png")
+        return ["c01_fake.png"]
+
+    fakes.add("C01")
+    fakes.checks["C01"] = Check("r", fakes.checks["C01"].measure, fakes.checks["C01"].decide,
+                                draw)
+    assert run(tmp_path) == 0
+    figures = tmp_path / "out" / "figures"
+    assert seen[0] != figures and not seen[0].exists()  # a private directory, removed after
+    assert [p.name for p in figures.iterdir()] == ["c01_fake.png"]
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(fakes, tmp_path, capsys):
+    def interrupted(ctx):
+        raise KeyboardInterrupt
+
+    fakes.add("C01", measure=interrupted)
+    assert run(tmp_path) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted" in err[0]
+    assert not (tmp_path / "out" / "run.json").exists()

@@ -294,3 +294,27 @@ def test_to_and_replace_carry_the_validation_split():
     assert moved.options == ds.options and moved.options is not ds.options
     bare = data.Dataset("x", ds.x_train, ds.y_train, ds.x_test, ds.y_test, 2, 0)
     assert tuple(bare.x_val.shape) == (0, 2) and bare.y_val.dtype == torch.int64
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist1d", "spirals"])
+def test_a_seed_beyond_numpy_and_sklearn_is_a_named_error(name):
+    with pytest.raises(InvalidInputError, match=r"'seed' parameter .* below 2\*\*32"):
+        data.load(name, seed=2**32)
+
+
+@pytest.mark.parametrize("test_size", [0.0001, 0.9999])
+def test_a_split_that_empties_a_class_is_a_named_error(test_size):
+    with pytest.raises(InvalidInputError, match="'test_size' option of load\\('digits'\\)"):
+        data.load("digits", seed=0, test_size=test_size)
+
+
+@pytest.mark.parametrize("damage", [lambda b: b[: len(b) // 2], lambda b: b"not a zip file"],
+                         ids=["truncated", "garbage"])
+def test_a_corrupted_dataset_cache_is_regenerated(damage, tmp_path, monkeypatch):
+    monkeypatch.setenv("RELUTHE_CACHE", str(tmp_path))
+    first = data.load("mnist1d", seed=3, num_samples=200)
+    (path,) = tmp_path.glob("mnist1d-*.npz")
+    path.write_bytes(damage(path.read_bytes()))
+    again = data.load("mnist1d", seed=3, num_samples=200)
+    assert torch.equal(first.x_train, again.x_train) and torch.equal(first.y_test, again.y_test)
+    assert data.load("mnist1d", seed=3, num_samples=200).x_train.shape == first.x_train.shape
