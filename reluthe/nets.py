@@ -24,7 +24,10 @@ Anything else (``MaxPool``, ``GELU``, ``BatchNorm`` in train mode, residual addi
 :class:`~reluthe.errors.UnsupportedNetworkError` naming the module and listing what is supported.
 
 The caller's model is never changed: parameters are copied (never written), its ``training`` flags
-are left alone, and the global RNG is not touched (tracing runs inside ``torch.random.fork_rng``).
+are left alone (a train-mode model is converted as it is: dropout as the identity, BatchNorm
+refused), and tracing runs inside :func:`reluthe._untouched.untouched`, which restores weights,
+buffers, modes, ``requires_grad``, ``.grad``, hooks and the torch, numpy and ``random`` RNG states.
+Every function of :mod:`reluthe.regions` that accepts a torch module converts it here.
 Importing this module does not import torch; converting a module does.
 
 Examples
@@ -585,7 +588,9 @@ def from_torch(module, input_shape: Sequence[int] | None = None, *,
     """Convert a torch module into a :class:`PLNet` (float64) without changing it.
 
     The forward pass is traced with ``torch.fx.symbolic_trace``; if tracing fails (data-dependent
-    control flow, ...) an :class:`~reluthe.errors.UnsupportedNetworkError` explains why.
+    control flow, ...) an :class:`~reluthe.errors.UnsupportedNetworkError` explains why. The
+    module is converted in the mode the caller left it in and is left as it was, error or not
+    (:func:`reluthe._untouched.untouched`).
 
     Parameters
     ----------
@@ -624,7 +629,9 @@ def from_torch(module, input_shape: Sequence[int] | None = None, *,
                                     f"tuple of positive ints (without the batch dimension). Got "
                                     f"{_fmt(input_shape)} instead.")
         input_shape = tuple(int(s) for s in input_shape)
-    with torch.random.fork_rng(devices=[]):
+    from reluthe._untouched import untouched
+
+    with untouched(module):
         try:
             graph_module = torch.fx.symbolic_trace(module)
         except Exception as exc:  # noqa: BLE001 - any tracing failure is reported the same way

@@ -35,6 +35,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from reluthe import activations as table
+from reluthe._untouched import untouched
 from reluthe.errors import InvalidInputError
 
 __all__ = ["Capture", "capture_activations", "recording", "check_model_batch",
@@ -169,10 +170,18 @@ def capture_activations(model: nn.Module, x: torch.Tensor, *, grad: bool = False
                         funcs: dict | None = None) -> list[Capture]:
     """Run ``model(x)`` once and return every activation call it made, in order.
 
+    The model runs in the train/eval mode the caller left it in and is left exactly as it was
+    (:func:`reluthe._untouched.untouched`): in train mode, dropout is active but draws from a
+    fork of the global RNG (the caller's random stream is not advanced), and BatchNorm uses the
+    batch's statistics while its running statistics and ``num_batches_tracked`` are restored
+    afterwards. Parameters, ``requires_grad``, ``.grad``, hooks, and the torch, numpy and
+    ``random`` RNG states are unchanged; the caller's own hooks fire during the pass as in any
+    forward pass.
+
     Parameters
     ----------
     model : nn.Module
-        Any torch model; it runs in its current train/eval mode, which is left unchanged.
+        Any torch model, measured in its current train/eval mode.
     x : torch.Tensor
         A batch of inputs.
     grad : bool
@@ -186,6 +195,6 @@ def capture_activations(model: nn.Module, x: torch.Tensor, *, grad: bool = False
     """
     check_model_batch(model, x, "capture_activations")
     ctx = torch.enable_grad() if grad else torch.no_grad()
-    with ctx, recording(funcs=funcs) as calls:
+    with untouched(model), ctx, recording(funcs=funcs) as calls:
         model(x)
     return calls

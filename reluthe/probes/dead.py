@@ -38,11 +38,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from reluthe._untouched import untouched
 from reluthe._validate import check_finite_array, check_positive_int, check_seed
 from reluthe.data import Dataset
 from reluthe.errors import InvalidInputError
 from reluthe.models import mlp
-from reluthe.probes.capture import capture_activations
+from reluthe.probes.capture import capture_activations, check_model_batch
 from reluthe.stats import clopper_pearson
 
 __all__ = ["DeadNetworkEstimate", "dead_network_mc", "dead_network_theory", "clopper_pearson",
@@ -178,8 +179,12 @@ def dead_network_mc(width: int, depth: int, *, n_trials: int = 20000, input_dim:
 def dead_unit_share(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     """Share of units of each activation call whose output is exactly 0 on every row of ``x``.
 
-    Works on any model (activations found as in :mod:`reluthe.probes.capture`); the model and
-    its mode are unchanged.
+    Works on any model (activations found as in :mod:`reluthe.probes.capture`), measured in the
+    train/eval mode the caller left it in; nothing is changed
+    (:func:`reluthe._untouched.untouched`): in train mode dropout is active but draws from a
+    fork of the global RNG, and BatchNorm uses batch statistics while its running statistics and
+    ``num_batches_tracked`` are restored; weights, ``requires_grad``, ``.grad``, hooks and the
+    torch, numpy and ``random`` RNG states are as before.
 
     Examples
     --------
@@ -195,7 +200,9 @@ def dead_unit_share(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     if not isinstance(x, torch.Tensor) or len(x) == 0:
         raise InvalidInputError("The 'x' parameter of dead_unit_share must be a non-empty "
                                 f"torch.Tensor. Got {type(x).__name__} instead.")
-    caps = capture_activations(model, x)
+    check_model_batch(model, x, "dead_unit_share")
+    with untouched(model):
+        caps = capture_activations(model, x)
     return np.asarray([float((c.output.reshape(len(x), -1) == 0).all(0).double().mean())
                        for c in caps])
 

@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reluthe._untouched import untouched
 from reluthe._validate import check_choice, check_seed
 from reluthe.errors import InvalidInputError
 from reluthe.probes.capture import check_model_batch, recording
@@ -135,8 +136,12 @@ def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = No
     Parameters
     ----------
     model : nn.Module
-        Any torch model. A copy (cast to ``dtype``) is run in the model's current train/eval
-        mode; the model itself is not touched.
+        Any torch model. A copy (cast to ``dtype``) is run in the train/eval mode the caller
+        left the model in (train-mode dropout active, drawing from the forked RNG seeded with
+        ``seed``; train-mode BatchNorm on batch statistics). The model itself is not touched
+        (:func:`reluthe._untouched.untouched`): its weights, buffers, mode, ``requires_grad``,
+        ``.grad`` (gradients are taken with ``torch.autograd.grad`` on the copy), hooks and
+        the torch, numpy and ``random`` RNG states are as before.
     x : torch.Tensor
         A batch of inputs, shape ``(n, ...)``, finite.
     y : torch.Tensor, optional
@@ -191,11 +196,10 @@ def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = No
                                     f"shape {tuple(y.shape)}.")
     seed = check_seed(seed, func=func)
 
-    net = copy.deepcopy(model).to(dtype)
-    xx = x.detach().to(dtype)
-
-    with torch.random.fork_rng(devices=[]), torch.enable_grad():
-        torch.manual_seed(seed)
+    # the copy is made inside the guard: nothing that deepcopy or the pass does reaches the model
+    with untouched(model, seed=seed), torch.enable_grad():
+        net = copy.deepcopy(model).to(dtype)
+        xx = x.detach().to(dtype)
         with recording(grads=True, funcs=funcs) as calls:
             out = net(xx)
         if y is None:

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from reluthe._untouched import untouched
 from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn
 from reluthe.probes.capture import capture_activations, check_model_batch
@@ -128,9 +129,12 @@ def sparsity_profile(model: nn.Module, x: torch.Tensor) -> SparsityProfile:
     """Per-layer zero fraction, negative fraction and dead units of ``model`` on inputs ``x``.
 
     Every activation call of one forward pass is measured (see
-    :func:`reluthe.probes.capture.capture_activations`); the model, its train/eval mode and the
-    global RNG are left unchanged (a model in train mode runs in train mode, e.g. with dropout
-    drawing from the global RNG inside a forked RNG state).
+    :func:`reluthe.probes.capture.capture_activations`) in the train/eval mode the caller left
+    the model in. Nothing is changed (:func:`reluthe._untouched.untouched`): a train-mode model
+    runs with dropout active, drawing from a fork of the global RNG so that the caller's random
+    stream is not advanced, and with BatchNorm on batch statistics, its running statistics and
+    ``num_batches_tracked`` restored afterwards; weights, ``requires_grad``, ``.grad``, hooks and
+    the torch, numpy and ``random`` RNG states are as before.
 
     Parameters
     ----------
@@ -159,7 +163,7 @@ def sparsity_profile(model: nn.Module, x: torch.Tensor) -> SparsityProfile:
     """
     func = "sparsity_profile"
     check_model_batch(model, x, func)
-    with torch.random.fork_rng(devices=[]):
+    with untouched(model):
         caps = capture_activations(model, x)
     if not caps:
         raise InvalidInputError(f"The model given to {func} calls no activation function that "
