@@ -482,7 +482,9 @@ def _wilson(p: float, n: float, crit: float) -> tuple[float, float]:
     c2n = crit**2 / n
     centre = (p + c2n / 2) / (1 + c2n)
     half = crit / (1 + c2n) * math.sqrt(p * (1 - p) / n + c2n / (4 * n))
-    return float(np.clip(centre - half, 0.0, 1.0)), float(np.clip(centre + half, 0.0, 1.0))
+    # At p = 0 or 1 the exact bound is p itself; rounding can put it a hair on the wrong side.
+    low, high = np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    return float(min(low, p)), float(max(high, p))
 
 
 def accuracy_ci(accuracies: Sequence[float], n_test: int, confidence: float = 0.95) -> Estimate:

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from reluthe.claims._base import Context, Settings, Verdict
+from reluthe.claims._protocol import MIN_SEEDS
 from reluthe.claims._records import check_measured, decode, encode
 from reluthe.claims.architectures import (
     CHECKS,
@@ -21,7 +22,6 @@ from reluthe.claims.architectures import (
     c21_autoencoder,
 )
 from reluthe.claims.architectures._paired import paired_diff
-from reluthe.claims.architectures._stack import MemberActivation, stacked_linear, train_stacked
 from reluthe.errors import InvalidInputError
 from reluthe.probes.architectures import (
     adding_problem,
@@ -147,7 +147,8 @@ def _cnn_measure(acc: dict[str, dict[str, float]], jitter=0.002, n=6) -> dict:
             "test_acc": means[a] + jitter * _pattern(i, n)[s]}
            for d, means in acc.items() for i, a in enumerate(acts) for s in range(n)]
     return {"design": {"seeds": list(range(n)), "activations": acts, "datasets": list(acc),
-                       "runs": {d: {"steps": 1} for d in acc}}, "raw": raw}
+                       "runs": {d: {"steps": 1} for d in acc},
+                       "n_test": {d: 1000 for d in acc}}, "raw": raw}
 
 
 def _accs(relu, best=None, sat=0.70, sigmoid=None):
@@ -175,6 +176,10 @@ def test_c18_too_few_seeds_is_inconclusive():
     one = {a: 0.9 for a in c18_cnn.ACTIVATIONS}
     out = c18_cnn.decide(_cnn_measure({"mnist1d": one, "digits": one}, n=1))
     assert out.verdict is Verdict.INCONCLUSIVE
+    two = c18_cnn.decide(_cnn_measure({"mnist1d": _accs(0.9), "digits": _accs(0.97, sat=0.9)},
+                                      n=MIN_SEEDS - 1))
+    assert two.verdict is Verdict.INCONCLUSIVE and f"Fewer than {MIN_SEEDS}" in two.explanation
+    assert two.evidence["mnist1d"]["relu"]["high"] <= 1.0  # reported all the same, bounded
     m = _cnn_measure({"mnist1d": _accs(0.9), "digits": _accs(0.9)})
     for row in m["raw"]:  # every relu run on mnist1d diverged: no interval, no crash
         if row["dataset"] == "mnist1d" and row["activation"] == "relu":
@@ -197,7 +202,8 @@ def _rnn_measure(relu_cell, tanh_cell, n=5, **override) -> dict:
                 raw += [{"seed": s, "task": t, "activation": a, "condition": c,
                          "metric": values[s], "diverged": s < diverged} for s in range(n)]
     design = {"seeds": list(range(n)), "conditions": conds, "activations": ["relu", "tanh"],
-              "tasks": {t: {**task, "length": 10, "steps": 1} for t, task in tasks.items()}}
+              "tasks": {t: {**task, "length": 10, "steps": 1} for t, task in tasks.items()},
+              "n_test": {"adding": 1000, "mnist1d": 1000}}
     return {"design": design, "raw": raw}
 
 
@@ -219,6 +225,10 @@ def test_c19_rule_branches():
     assert none.verdict is Verdict.INCONCLUSIVE
     few = c19_rnn.decide(_rnn_measure(_cell(True), _cell(True), n=1))
     assert few.verdict is Verdict.INCONCLUSIVE
+    two = c19_rnn.decide(_rnn_measure(_cell(True), _cell(True), n=MIN_SEEDS - 1))
+    assert two.verdict is Verdict.INCONCLUSIVE
+    acc = two.evidence["cells"]["mnist1d"]["gaussian"]["relu"]
+    assert acc["method"] == "wilson, effective n" and 0 <= acc["low"] <= acc["high"] <= 1
 
 
 def test_c19_relu_worse_than_tanh_does_not_work():
@@ -236,7 +246,8 @@ def _gan_measure(modes: dict, hq: dict, n=6) -> dict:
             "modes_covered": modes[a] + int(_pattern(i, n)[s] > 0),
             "high_quality": hq[a] + 0.01 * _pattern(i, n)[s]}
            for i, a in enumerate(acts) for s in range(n)]
-    return {"design": {"seeds": list(range(n)), "activations": acts}, "raw": raw}
+    return {"design": {"seeds": list(range(n)), "activations": acts, "modes": 8, "n_eval": 2000},
+            "raw": raw}
 
 
 @pytest.mark.parametrize("modes, hq, verdict", [
@@ -253,6 +264,16 @@ def _gan_measure(modes: dict, hq: dict, n=6) -> dict:
 ])
 def test_c20_rule_branches(modes, hq, verdict):
     assert c20_gan.decide(_gan_measure(modes, hq)).verdict is verdict
+
+
+def test_c20_too_few_seeds_and_bounded_summaries():
+    modes, hq = {"relu": 7, "leaky_relu": 7, "tanh": 3}, {"relu": .8, "leaky_relu": .8, "tanh": .3}
+    assert c20_gan.decide(_gan_measure(modes, hq, n=MIN_SEEDS - 1)).verdict is \
+        Verdict.INCONCLUSIVE
+    summary = c20_gan.decide(_gan_measure(modes, hq)).evidence["summary"]
+    for s in summary.values():
+        assert 0 <= s["modes_covered"]["low"] <= s["modes_covered"]["high"] <= 8
+        assert 0 <= s["high_quality"]["low"] <= s["high_quality"]["high"] <= 1
 
 
 def _ae_measure(ratios: dict[str, dict[str, float]], n=5) -> dict:
@@ -387,62 +408,3 @@ def test_linear_autoencoder_reaches_pca():
     train_ratio = row["train_mse"] / r["run"]["pca_train_mse"]
     assert train_ratio >= 1 - 1e-4  # Eckart-Young: no rank-8 map beats PCA on its own data
     assert abs(ratio - 1) < c21_autoencoder.HARNESS_TOL
-
-
-# --------------------------------------------------------------------------- stacked training
-
-def test_member_activation_matches_separate_calls():
-    h = torch.randn(6, 3, 4)
-    act = MemberActivation(["relu", "relu", "tanh", "leaky_relu", "leaky_relu", "relu"],
-                           {"leaky_relu": {"alpha": 0.2}})
-    expected = torch.cat([h[:2].relu(), h[2:3].tanh(),
-                          torch.nn.functional.leaky_relu(h[3:5], 0.2), h[5:].relu()])
-    assert torch.equal(act(h), expected)
-    grouped = h.transpose(0, 1).reshape(3, 24)  # members along dim 1 in blocks of 4
-    assert torch.equal(act(grouped, dim=1), expected.transpose(0, 1).reshape(3, 24))
-
-
-def _regression(seeds, poison=None):
-    x = torch.linspace(-1, 1, 32)[:, None]
-    y = torch.sin(3 * x)
-    w0, b0 = stacked_linear(seeds, 8, 1, layer=0)
-    w1, b1 = stacked_linear(seeds, 1, 8, layer=1)
-    params = {"w0": w0, "b0": b0, "w1": w1, "b1": b1}
-    act = MemberActivation(["relu"] * len(seeds))
-
-    def loss(step):
-        h = act(torch.baddbmm(params["b0"][:, None], x.expand(len(seeds), -1, -1),
-                              params["w0"].transpose(1, 2)))
-        out = torch.baddbmm(params["b1"][:, None], h, params["w1"].transpose(1, 2))
-        per = ((out - y) ** 2).mean((1, 2))
-        if poison is not None and step >= 5:
-            per = per + torch.where(torch.arange(len(seeds)) == poison, math.nan, 0.0)
-        return per
-
-    log = train_stacked(params, loss, steps=20, lr=1e-2, eval_every=10,
-                        evaluate=lambda step: {"w": params["w1"].detach().abs().sum((1, 2))})
-    return params, log
-
-
-def test_stacked_members_train_as_if_alone():
-    alone, _ = _regression([3])
-    stacked, log = _regression([5, 3, 7])
-    for name in alone:
-        torch.testing.assert_close(stacked[name][1], alone[name][0], rtol=1e-5, atol=1e-6)
-    assert log.steps == [0, 10, 20] and not log.diverged.any()
-
-
-def test_a_diverging_member_is_frozen_and_spares_the_others():
-    clean, _ = _regression([5, 3, 7])
-    poisoned, log = _regression([5, 3, 7], poison=1)
-    assert log.diverged_at.tolist() == [-1, 5, -1]
-    for name in clean:
-        torch.testing.assert_close(poisoned[name][[0, 2]], clean[name][[0, 2]])
-        assert torch.isfinite(poisoned[name]).all()
-
-
-def test_train_stacked_rejects_parameters_on_another_device():
-    w, b = stacked_linear([0], 2, 3)
-    with pytest.raises(InvalidInputError, match="device"):
-        train_stacked({"w": w, "b": b}, lambda step: w.sum()[None], steps=1, lr=1e-2,
-                      eval_every=1, device="meta")

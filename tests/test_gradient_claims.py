@@ -15,6 +15,7 @@ import torch
 
 from reluthe.claims import gradients, registry
 from reluthe.claims._base import CLAIM_NAMES, Context, Outcome, Settings, Verdict
+from reluthe.claims._protocol import MIN_SEEDS
 from reluthe.claims._records import check_measured, decode, encode, select
 from reluthe.claims.gradients.c17_mymodel import MyModel, build_mymodel
 
@@ -250,6 +251,26 @@ def test_c17_rule(quick):
     assert decide(mm).verdict == Verdict.PARTLY
     mm["raw"] = [r for r in mm["raw"] if r["seed"] == seeds[0]]
     assert decide(mm).verdict == Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("cid", ["C05", "C09", "C10", "C15", "C17"])
+def test_fewer_than_min_seeds_is_inconclusive(quick, cid):
+    """With MIN_SEEDS - 1 model seeds every rule of the family answers inconclusive."""
+    m = copy.deepcopy(quick[cid])
+    drop = set(m["design"]["model_seeds"][MIN_SEEDS - 1:])
+    m["raw"] = [r for r in m["raw"] if r["seed"] not in drop]
+    out = gradients.CHECKS[cid].decide(m)
+    assert out.verdict == Verdict.INCONCLUSIVE and f"Fewer than {MIN_SEEDS}" in out.explanation
+
+
+def test_accuracies_and_shares_have_bounded_intervals(quick):
+    c09 = gradients.CHECKS["C09"].decide(copy.deepcopy(quick["C09"])).evidence
+    for cell in c09["accuracy"].values():
+        assert cell["test_acc"]["method"] == "wilson, effective n"
+        assert 0 <= cell["test_acc"]["low"] <= cell["test_acc"]["high"] <= 1
+    c17 = gradients.CHECKS["C17"].decide(copy.deepcopy(quick["C17"])).evidence
+    assert c17["zero_share_trained"]["method"] == "percentile bootstrap over seeds"
+    assert c17["mymodel_test_acc"]["method"] == "wilson, effective n"
 
 
 def test_mymodel_is_the_articles_code():

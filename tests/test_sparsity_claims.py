@@ -20,7 +20,10 @@ from reluthe.train import batch_order
 
 IDS = ("C02", "C03", "C04", "C08", "C11", "C13", "C23", "C24")
 S, R, P, I = Verdict.SUPPORTED, Verdict.REFUTED, Verdict.PARTLY, Verdict.INCONCLUSIVE
-DESIGN = {"bootstrap_seed": 0}  # what every synthetic measurement's decide reads from design
+# what every synthetic measurement's decide reads from design: the bootstrap seed, the test and
+# training examples behind each per-seed accuracy, the hidden widths (C03's (input, unit) pairs)
+DESIGN = {"bootstrap_seed": 0, "n_test": {"mnist1d": 1000, "digits": 450, "spirals": 500},
+          "n_train": {"mnist1d": 4000, "digits": 1347}, "hidden": [100, 100]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,6 +319,16 @@ def test_c02_branches():
     assert d(_c02(n=1)).verdict == I
 
 
+def test_c02_accuracy_interval_stays_below_one():
+    """The audit's case: test accuracies near 1 (a t interval reaches above 100 %)."""
+    m = _c02()
+    for row, v in zip((r for r in m["raw"] if r.get("activation") == "relu"),
+                      (1.0, 0.994, 1.0, 0.996, 1.0)):
+        row["test_acc"] = v
+    e = CHECKS["C02"].decide(m).evidence["relu_test_acc"]
+    assert e["method"] == "wilson, effective n" and 0.98 < e["low"] < e["value"] < e["high"] <= 1
+
+
 def _c23(effects, n=5, flat=False):
     rng = np.random.default_rng(0)
     base = np.asarray(_seeds(0.5, n, 0.005))
@@ -374,15 +387,16 @@ def test_c24_branches():
                                         "relu": [0.2, 0.1, 0.2, 0.1, 0.15]})).verdict == I
 
 
+@pytest.mark.parametrize("n", [1, MIN_SEEDS - 1])
 @pytest.mark.parametrize("cid", IDS)
-def test_one_seed_is_inconclusive(cid):
-    """Every rule answers 'inconclusive' when measurements have a single seed."""
-    makers = {"C02": lambda: _c02(n=1), "C03": lambda: _c03({("m", "a"): [0.4, 0.3]}, n=1),
-              "C04": lambda: _c04(+1, n=1),
-              "C08": lambda: _c08(0.3, 0.7, n=1), "C11": lambda: _c11({"relu": 0.7, "tanh": 0.6,
-                                                                        "identity": 0.4}, n=1),
-              "C13": lambda: _c13(4.0, 2.0, n=1), "C23": lambda: _c23({"l2": 0.1}, n=1),
-              "C24": lambda: _c24(0.1, 10.0, n=1)}
+def test_too_few_seeds_is_inconclusive(cid, n):
+    """Every rule answers 'inconclusive' when measurements have fewer than MIN_SEEDS seeds."""
+    makers = {"C02": lambda: _c02(n=n), "C03": lambda: _c03({("mnist1d", "a"): [0.4, 0.3]}, n=n),
+              "C04": lambda: _c04(+1, n=n),
+              "C08": lambda: _c08(0.3, 0.7, n=n), "C11": lambda: _c11({"relu": 0.7, "tanh": 0.6,
+                                                                        "identity": 0.4}, n=n),
+              "C13": lambda: _c13(4.0, 2.0, n=n), "C23": lambda: _c23({"l2": 0.1}, n=n),
+              "C24": lambda: _c24(0.1, 10.0, n=n)}
     m = makers[cid]()
     check_measured(m, cid)
     out = CHECKS[cid].decide(m)

@@ -339,3 +339,9 @@ def test_bad_input_raises_invalid_input_naming_parameter_and_value(call, param, 
     with pytest.raises(InvalidInputError) as info:
         call()
     assert param in str(info.value) and got in str(info.value)
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_accuracy_ci_contains_its_value_at_the_bounds(value):
+    e = accuracy_ci([value] * 4, 10_000)
+    assert e.low <= e.value <= e.high and 0.0 <= e.low and e.high <= 1.0

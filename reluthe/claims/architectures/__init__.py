@@ -13,7 +13,7 @@ One file per claim, each with its rule, measurement, decision and figure:
 * C21 — :mod:`~reluthe.claims.architectures.c21_autoencoder` (autoencoders vs PCA at equal size).
 
 Models of one experiment (activations × seeds × conditions) train together as one stacked model
-(:mod:`reluthe.claims.architectures._stack`); arms share seeds, so comparisons use paired
+(:func:`reluthe.train.train_stacked`); arms share seeds, so comparisons use paired
 intervals (:mod:`reluthe.claims.architectures._paired`); figures share
 :mod:`reluthe.claims.architectures._plot`.
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reluthe.stats import mean_ci
+from reluthe.claims._protocol import proportion_est
+from reluthe.stats import Estimate, mean_ci
 
 __all__ = ["new_figure", "ci_bars", "save"]
 
@@ -28,18 +29,25 @@ def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (4.2,
 
 
 def ci_bars(ax, labels: Sequence[str], samples: Sequence[Sequence[float]], *, ylabel: str,
-            title: str = "", scale: float = 1.0, highlight: str = "relu", points: bool = True):
-    """Bars of the mean of each sample with 95 % t-interval whiskers, seeds as dots.
+            title: str = "", scale: float = 1.0, highlight: str = "relu", points: bool = True,
+            n_items: int | None = None):
+    """Bars of the mean of each sample with 95 % interval whiskers, seeds as dots.
 
-    Non-finite values are dropped from a sample before its mean is taken.
+    The interval is Student's t, or, for per-seed proportions of ``n_items`` items each (an
+    accuracy on ``n_test`` examples), the bounded one of :func:`reluthe.stats.accuracy_ci`;
+    either is computed before ``scale`` is applied. Non-finite values are dropped from a
+    sample before its mean is taken.
     """
     x = np.arange(len(labels))
     for i, (label, vals) in enumerate(zip(labels, samples)):
         v = np.asarray(vals, dtype=float)
-        v = v[np.isfinite(v)] * scale
+        v = v[np.isfinite(v)]
         if v.size == 0:
             continue
-        e = mean_ci(v)
+        e = mean_ci(v) if n_items is None else proportion_est(v, n_items)
+        v = v * scale
+        e = Estimate(e.value * scale, None if e.low is None else e.low * scale,
+                     None if e.high is None else e.high * scale, e.n)
         color = "tab:red" if label == highlight else "tab:blue"
         ax.bar(i, e.value, color=color, alpha=0.55, width=0.7)
         if e.has_ci:

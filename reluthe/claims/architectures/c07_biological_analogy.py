@@ -23,10 +23,10 @@ import torch
 from reluthe import data
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
+from reluthe.claims._protocol import proportion_est
 from reluthe.claims._records import column
 from reluthe.claims.architectures._plot import new_figure, save
 from reluthe.models import mlp
-from reluthe.stats import mean_ci
 from reluthe.train import Recipe, train_mlps
 
 WIDTHS = [40, 64, 64, 10]
@@ -95,16 +95,20 @@ def measure(ctx: Context) -> dict:
               "steps": proto["steps"], "stages": [f"init ({i})" for i in INITS] + [trained],
               "limits_at_infinity": _limits(),
               "relu_at_1e6": float(torch.relu(torch.tensor(1e6, dtype=torch.float64))),
-              "cortex_active_fraction": list(CORTEX_ACTIVE), "device": ctx.device}
+              "cortex_active_fraction": list(CORTEX_ACTIVE), "device": ctx.device,
+              "n_test": {"mnist1d": int(len(x))}}
     return {"design": design, "raw": raw}
 
 
 def _estimates(m: dict) -> dict:
-    """Stage -> per hidden layer the mean active share over seeds, with its t interval."""
-    n_layers = len(m["design"]["widths"]) - 2
-    return {stage: [mean_ci(column(m["raw"], "active_fraction", stage=stage, layer=layer))
+    """Stage -> per hidden layer the mean active share over seeds, with its 95 % interval inside
+    [0, 1] (stats.accuracy_ci on the n_test × width (input, unit) pairs of one seed)."""
+    design = m["design"]
+    n_layers, n_test = len(design["widths"]) - 2, design["n_test"]["mnist1d"]
+    return {stage: [proportion_est(column(m["raw"], "active_fraction", stage=stage, layer=layer),
+                                   n_test * design["widths"][layer])
                     for layer in range(1, n_layers + 1)]
-            for stage in m["design"]["stages"]}
+            for stage in design["stages"]}
 
 
 def decide(m: dict) -> Outcome:

@@ -36,18 +36,19 @@ import torch.nn.functional as F
 from reluthe import data
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
+from reluthe.claims._protocol import MIN_SEEDS, proportion_est
 from reluthe.claims._records import column
 from reluthe.claims.architectures._paired import paired_diff
 from reluthe.claims.architectures._plot import ci_bars, new_figure, save
-from reluthe.claims.architectures._stack import (
+from reluthe.probes.architectures import adding_problem, rnn_divergence
+from reluthe.stats import mean_ci
+from reluthe.train import (
     MemberActivation,
     layer_seed,
     member_orders,
     stacked_linear,
     train_stacked,
 )
-from reluthe.probes.architectures import adding_problem, rnn_divergence
-from reluthe.stats import mean_ci
 
 ACTIVATIONS = ("relu", "tanh")
 INITS = ("gaussian", "identity")
@@ -73,13 +74,15 @@ RULE = (
     "1e-3, on the adding problem (length 100, MSE) and on mnist1d read step by step (accuracy). "
     "Diverged runs (non-finite loss; max|h| > 1e3 or test loss > 10x trivial at an evaluation) are "
     "counted and scored as the trivial predictor. relu WORKS in a (task, condition) cell if (a) "
-    "no seed diverged, (b) it learns: adding: 95% CI of mean MSE below 0.5 x trivial MSE; "
-    "mnist1d: CI of mean accuracy above 0.2, and (c) it is not worse than tanh in the same cell "
+    "no seed diverged, (b) it learns: adding: 95% t-CI of mean MSE below 0.5 x trivial MSE; "
+    "mnist1d: 95% interval of mean accuracy above 0.2 (inside [0, 1]: Wilson's on the "
+    "effective number of test examples, stats.accuracy_ci), and (c) it is not worse than tanh "
+    "in the same cell "
     "beyond a margin (paired t-CI over seeds of relu - tanh, the arms sharing init and batches, "
     "not entirely worse than 0.01 MSE / 2 pp). "
     "SUPPORTED: relu works in all 8 cells. PARTLY: in some cells (the conditions are named). "
     "REFUTED: in none, while tanh learns in at least one cell. INCONCLUSIVE: in none and tanh "
-    "learns in none either (budget too small), or fewer than 2 seeds."
+    f"learns in none either (budget too small), or fewer than {MIN_SEEDS} seeds."
 )
 
 
@@ -186,7 +189,8 @@ def train_rnns(task: str, seeds: list[int], steps: int, length: int, data_seeds:
             for j, (a, i, c, s) in enumerate(members)]
     run = {"metric": "mse" if d["n_classes"] is None else "accuracy",
            "trivial_loss": d["trivial"], "failure_value": fail, "steps": steps,
-           "length": int(d["xtr"].shape[1]), "hidden": cfg["hidden"], "batch": cfg["batch"],
+           "length": int(d["xtr"].shape[1]), "n_test": int(d["xte"].shape[0]),
+           "hidden": cfg["hidden"], "batch": cfg["batch"],
            "stack_time_s": log.time_s}
     return {"rows": rows, "run": run}
 
@@ -208,7 +212,9 @@ def measure(ctx: Context) -> dict:
                                              "adding_test": data_seeds[1]},
               "activations": list(ACTIVATIONS), "conditions": CONDITIONS, "lr": LR,
               "h_limit": H_LIMIT, "loss_factor": LOSS_FACTOR,
-              "tasks": {task: r["run"] for task, r in zip(TASKS, results)}, "device": ctx.device}
+              "tasks": {task: r["run"] for task, r in zip(TASKS, results)},
+              "n_test": {task: r["run"]["n_test"] for task, r in zip(TASKS, results)},
+              "device": ctx.device}
     return {"design": design, "raw": [row for r in results for row in r["rows"]]}
 
 
@@ -220,7 +226,11 @@ def _cell(m: dict, name: str, cond: str) -> dict:
               for a in ("relu", "tanh")}
     diverged = {a: sum(column(m["raw"], "diverged", task=name, condition=cond, activation=a))
                 for a in ("relu", "tanh")}
-    e_relu, e_tanh = mean_ci(values["relu"]), mean_ci(values["tanh"])
+    if mse:
+        e_relu, e_tanh = mean_ci(values["relu"]), mean_ci(values["tanh"])
+    else:  # accuracies: the bounded interval
+        n_test = m["design"]["n_test"][name]
+        e_relu, e_tanh = (proportion_est(values[a], n_test) for a in ("relu", "tanh"))
     diff = paired_diff(m["raw"], "metric", "activation", "relu", "tanh", task=name,
                        condition=cond)
 
@@ -268,9 +278,9 @@ def decide(m: dict) -> Outcome:
     key = ("relu works in: " + (", ".join(f"{t}/{c}" for t, c in works) or "none")
            + "; relu runs diverged: " + (", ".join(diverged) or "none"))
     evidence = {"cells": cells, "relu_diverged": div}
-    if n < 2:
+    if n < MIN_SEEDS:
         return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                       "Fewer than 2 seeds per cell: no confidence interval.")
+                       f"Fewer than {MIN_SEEDS} seeds per cell: no verdict.")
     failing = "; ".join(_why(m, cells, t, c) for t, c in fails)
     if not fails:
         return Outcome(Verdict.SUPPORTED, key, evidence,
@@ -305,6 +315,7 @@ def plot(m: dict, figures_dir: Path) -> list[str]:
     for col, (name, task) in enumerate(tasks.items()):
         ax = axes[col]
         ci_bars(ax, labels, cells("metric", name),
+                n_items=None if task["metric"] == "mse" else design["n_test"][name],
                 ylabel=task["metric"], title=f"C19 {name} (length {task['length']}, "
                 f"{task['steps']} steps)")
         ax.axhline(task["failure_value"], color="gray", ls="--", lw=1, label="trivial / chance")

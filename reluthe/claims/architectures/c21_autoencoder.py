@@ -24,17 +24,18 @@ import torch
 from reluthe import data
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
+from reluthe.claims._protocol import MIN_SEEDS
 from reluthe.claims._records import column
 from reluthe.claims.architectures._paired import paired_diff
 from reluthe.claims.architectures._plot import ci_bars, new_figure, save
-from reluthe.claims.architectures._stack import (
+from reluthe.probes.architectures import pca_reconstruction_error
+from reluthe.stats import mean_ci
+from reluthe.train import (
     MemberActivation,
     member_orders,
     stacked_linear,
     train_stacked,
 )
-from reluthe.probes.architectures import pca_reconstruction_error
-from reluthe.stats import mean_ci
 
 ACTIVATIONS = ("relu", "tanh", "identity")
 HIDDEN, CODE, BATCH, LR = 64, 8, 128, 3e-3
@@ -54,7 +55,8 @@ RULE = (
     "of (relu ratio - linear ratio) lies below -0.02; is WORSE if it lies above +0.02. "
     "SUPPORTED: harness holds and relu improves on both datasets. PARTLY: harness holds on both "
     "and relu improves on one. REFUTED: harness holds on both, relu improves on neither and is "
-    "worse on at least one. INCONCLUSIVE: otherwise (including a failed harness) or < 2 seeds."
+    "worse on at least one. INCONCLUSIVE: otherwise (including a failed harness) or fewer "
+    f"than {MIN_SEEDS} finished seeds per arm."
 )
 
 
@@ -161,9 +163,9 @@ def decide(m: dict) -> Outcome:
     key = "; ".join(f"{n}: MSE/PCA relu {f['ratio']['relu']['value']:.3f}, tanh "
                     f"{f['ratio']['tanh']['value']:.3f}, linear "
                     f"{f['ratio']['identity']['value']:.3f}" for n, f in per.items())
-    if min(f["n_min"] for f in per.values()) < 2:
+    if min(f["n_min"] for f in per.values()) < MIN_SEEDS:
         return Outcome(Verdict.INCONCLUSIVE, key, per,
-                       "Fewer than 2 finished seeds in some arm: no confidence interval.")
+                       f"Fewer than {MIN_SEEDS} finished seeds in some arm: no verdict.")
     if not all(f["harness_ok"] for f in per.values()):
         bad = [n for n, f in per.items() if not f["harness_ok"]]
         return Outcome(Verdict.INCONCLUSIVE, key, per,

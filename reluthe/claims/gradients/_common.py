@@ -6,7 +6,11 @@ import numpy as np
 import torch
 
 from reluthe import data
+from reluthe.claims._protocol import MIN_SEEDS, bootstrap_share_est, proportion_est
 from reluthe.stats import Estimate, mean_ci
+
+__all__ = ["CHANCE", "VANISH_DECADES", "MIN_SEEDS", "data_seed", "mnist1d", "batch", "est",
+           "acc_est", "share_est", "flow_state", "pct", "error_bars", "COLORS", "style"]
 
 CHANCE = 0.1  # ten classes in mnist1d
 # the gradient reaching the first hidden layer relative to the last, in decades
@@ -31,12 +35,27 @@ def batch(ds, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def est(values) -> Estimate:
-    """Mean with a t interval over finite values (NaN estimate when none is finite)."""
+    """Mean with a t interval over finite values (NaN estimate when none is finite); not for
+    accuracies and other proportions (:func:`acc_est`, :func:`share_est`)."""
     arr = np.asarray(values, dtype=np.float64)
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:
         return Estimate(float("nan"), None, None, 0)
     return mean_ci(arr)
+
+
+def acc_est(values, n_items: int) -> Estimate:
+    """Mean over seeds of per-seed proportions of ``n_items`` items each (a test accuracy on
+    ``n_test`` examples, a share of dead units among the hidden units, of zero gradients among
+    (input, unit) pairs): :func:`reluthe.stats.accuracy_ci`, inside [0, 1]; NaN dropped."""
+    return proportion_est(values, n_items)
+
+
+def share_est(values, seed: int) -> Estimate:
+    """Mean over seeds of per-seed proportions without one number of items (e.g. an unweighted
+    mean over layers of different widths): percentile bootstrap over seeds, seeded by ``seed``,
+    inside the range of the values; NaN dropped."""
+    return bootstrap_share_est(values, seed)
 
 
 def flow_state(e: Estimate, decades: float = VANISH_DECADES) -> str:

@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from reluthe.claims._records import column, select
-from reluthe.claims.gradients._common import batch, data_seed, est, flow_state, mnist1d
+from reluthe.claims.gradients._common import (
+    MIN_SEEDS,
+    batch,
+    data_seed,
+    est,
+    flow_state,
+    mnist1d,
+)
 
 INITS = ("default", "he", "xavier")
 DEVICE_NOTE = ("gradient_flow takes no device: it probes a float64 copy of each network on "
@@ -95,6 +102,6 @@ def ratio_cell(raw: list[dict], activation: str, init: str, depth: int) -> tuple
 
 
 def too_few_seeds(raw: list[dict], design: dict) -> bool:
-    """True when some (activation, init, depth) cell has fewer than two seeds."""
-    return any(len(select(raw, activation=a, init=i, depth=d)) < 2
+    """True when some (activation, init, depth) cell has fewer than MIN_SEEDS seeds."""
+    return any(len(select(raw, activation=a, init=i, depth=d)) < MIN_SEEDS
                for a in design["acts"] for i in design["inits"] for d in design["depths"])

@@ -17,7 +17,14 @@ import numpy as np
 
 from reluthe.claims._base import Outcome, Verdict
 from reluthe.claims._records import column, select
-from reluthe.claims.gradients._common import COLORS, VANISH_DECADES, error_bars, est, style
+from reluthe.claims.gradients._common import (
+    COLORS,
+    MIN_SEEDS,
+    VANISH_DECADES,
+    acc_est,
+    error_bars,
+    style,
+)
 from reluthe.claims.gradients._flow import (
     INITS,
     flow_design,
@@ -44,11 +51,14 @@ RULE = (
     "5 seeds (t interval). At the deepest depth a gradient 'vanishes' when the interval lies "
     f"below −{VANISH_DECADES:g} (the first layer gets < 1/10 of the last's), is 'preserved' when "
     f"it lies within ±{VANISH_DECADES:g}. 'Passed fully' is checked by the share of (input, "
-    "unit) pairs of ReLU layers that pass exactly zero gradient (t interval over seeds). "
+    "unit) pairs of ReLU layers that pass exactly zero gradient (mean over seeds and inits with "
+    "a 95 % interval inside [0, 1]: Wilson's on the effective number of pairs, batch × width × "
+    "depth per network, stats.accuracy_ci). "
     "SUPPORTED: relu preserved under every init and that share < 0.05; PARTLY: relu preserved "
     "under some init but vanishing under another, or the zero-gradient share's interval lies "
     "above 0.05 (the conditions the article omits: init scale, active units only); REFUTED: relu "
-    "vanishes under every init; INCONCLUSIVE: fewer than 2 seeds or no init decided. The "
+    f"vanishes under every init; INCONCLUSIVE: fewer than {MIN_SEEDS} seeds or no init decided. "
+    "The "
     "mean-field prediction ½ Σ log10 χ_l (χ = σ_w² E[f'(z)²], z ~ N(0, q_l)) is shown beside "
     "each measurement."
 )
@@ -128,7 +138,8 @@ def _evidence(m: dict) -> dict:
                                                    init=i, depth=deep)]))
            for i in design["inits"]}
     return {"deepest_depth": deep, "at_deepest_depth": table,
-            "relu_zero_grad_share": est(zero).to_dict(),
+            "relu_zero_grad_share": acc_est(zero, design["batch"] * design["width"] * deep)
+            .to_dict(),
             "relu_states": {i: table[f"relu/{i}"]["state"] for i in design["inits"]},
             "meanfield_agreement": {"cells": len(agree), "within_tolerance": int(sum(agree)),
                                     "tolerance": "max(0.5, 0.15·|prediction|) decades"},
@@ -182,7 +193,7 @@ def decide(m: dict) -> Outcome:
     key, text = _key_and_text(ev, partial_pass)
     if too_few_seeds(m["raw"], m["design"]):
         return Outcome(Verdict.INCONCLUSIVE, key, ev,
-                       "Fewer than two seeds per cell: no confidence interval, no verdict.")
+                       f"Fewer than {MIN_SEEDS} seeds per cell: no verdict.")
     relu = ev["relu_states"]
     preserved = [i for i, s in relu.items() if s == "preserved"]
     vanish = [i for i, s in relu.items() if s == "vanishes"]

@@ -19,6 +19,8 @@ from reluthe.claims._base import Outcome, Verdict
 from reluthe.claims._records import column, select
 from reluthe.claims.gradients._common import (
     CHANCE,
+    MIN_SEEDS,
+    acc_est,
     data_seed,
     error_bars,
     est,
@@ -42,7 +44,9 @@ RULE = (
     "--full) for relu, leaky_relu, elu, gelu, tanh and sigmoid under the torch default, He and "
     "Xavier inits, 5 seeds each (the three inits of an activation and depth train as one "
     "batched run, member by member identical to separate runs). A cell 'learns' when its "
-    f"test-accuracy CI lies above {TRAINS:.2f} (chance + 0.10) and 'fails' when it lies below "
+    "test-accuracy 95 % interval (mean over seeds, inside [0, 1]: Wilson's on the effective "
+    "number of test examples, stats.accuracy_ci) "
+    f"lies above {TRAINS:.2f} (chance + 0.10) and 'fails' when it lies below "
     f"{FAILS:.2f}. The judged depth is the deepest of the grid at which any activation under any "
     "init learns (none: INCONCLUSIVE, the budget is too small); there relu is compared with "
     "tanh and sigmoid under the same init (same seed = same initial weights and batch order, "
@@ -50,7 +54,8 @@ RULE = (
     "every init and beats both saturating activations under every init; PARTLY: relu learns "
     "under some init but fails or does not beat them under another (the condition, e.g. the "
     "init, is named); REFUTED: relu fails under every init or loses to both under every init; "
-    "INCONCLUSIVE otherwise or with fewer than 2 seeds. Reported beside the verdict: each "
+    f"INCONCLUSIVE otherwise or with fewer than {MIN_SEEDS} seeds. Reported beside the verdict: "
+    "each "
     "activation's reach (the deepest depth up to which it learns at every depth), the Monte "
     "Carlo probability that a bias-free ReLU net (width N, depth L, Gaussian weights) is dead "
     "at an input against 1 − (1 − 2^−N)^L (agreement: the formula inside the "
@@ -148,6 +153,7 @@ def measure(ctx) -> dict:
                              "Carlo (numpy) and dying_units (no device parameter) run on CPU"}
     ds = mnist1d(design["data_seed"])
     design["dying_widths"] = [ds.input_dim, cfg["dying_width"], cfg["dying_width"], 10]
+    design["n_test"] = {design["dataset"]: int(len(ds.x_test))}
     items = [{"ds": ds, "act": a, "inits": cfg["inits"], "depth": d, "width": cfg["width"],
               "seeds": design["model_seeds"], "steps": cfg["steps"], "lr": cfg["lr"],
               "device": ctx.device} for a in cfg["activations"] for d in cfg["depths"]]
@@ -164,8 +170,18 @@ def _acc(raw, a, i, d, field="test_acc") -> list:
     return column(raw, field, kind="train", activation=a, init=i, depth=d)
 
 
-def _learns(test_acc) -> bool:
-    e = est(test_acc)
+def _n_test(design: dict) -> int:
+    """Test examples behind each per-seed accuracy."""
+    return design["n_test"][design["dataset"]]
+
+
+def _acc_est(design: dict, test_acc):
+    """A cell's mean test accuracy with its bounded interval (stats.accuracy_ci)."""
+    return acc_est(test_acc, _n_test(design))
+
+
+def _learns(design: dict, test_acc) -> bool:
+    e = _acc_est(design, test_acc)
     return e.has_ci and e.low > TRAINS
 
 
@@ -173,7 +189,7 @@ def _learnable(design: dict, raw: list[dict]) -> list[int]:
     """The depths at which any activation under any init learns in the budget (the judged depth
     is the deepest of them)."""
     return [d for d in design["depths"]
-            if any(_learns(_acc(raw, a, i, d)) for a, i in design["grid"])]
+            if any(_learns(design, _acc(raw, a, i, d)) for a, i in design["grid"])]
 
 
 def _accuracy_and_reach(design: dict, raw: list[dict]) -> tuple[dict, dict, dict]:
@@ -182,10 +198,11 @@ def _accuracy_and_reach(design: dict, raw: list[dict]) -> tuple[dict, dict, dict
     for a, i in design["grid"]:
         reach[f"{a}/{i}"], unbroken = 0, True  # the deepest depth up to which every depth learns
         for d in sorted(design["depths"]):
-            table[f"{a}/{i}/depth{d}"] = {"test_acc": est(_acc(raw, a, i, d)).to_dict(),
+            table[f"{a}/{i}/depth{d}"] = {"test_acc": _acc_est(design, _acc(raw, a, i, d))
+                                          .to_dict(),
                                           "train_loss": est(_acc(raw, a, i, d,
                                                                  "train_loss")).to_dict()}
-            unbroken = unbroken and _learns(_acc(raw, a, i, d))
+            unbroken = unbroken and _learns(design, _acc(raw, a, i, d))
             if unbroken:
                 reach[f"{a}/{i}"] = d
     diverged = {}  # cells where some seed's training loss became non-finite
@@ -206,10 +223,10 @@ def _evidence(m: dict) -> dict:
     table, reach, diverged = _accuracy_and_reach(design, raw)
     learnable = _learnable(design, raw)
     deep = max(learnable) if learnable else max(design["depths"])
-    trains = {i: _learns(_acc(raw, "relu", i, deep)) for i in inits}
+    trains = {i: _learns(design, _acc(raw, "relu", i, deep)) for i in inits}
     fails = {}
     for i in inits:
-        e = est(_acc(raw, "relu", i, deep))
+        e = _acc_est(design, _acc(raw, "relu", i, deep))
         fails[i] = e.has_ci and e.high < FAILS
     cmp = {}
     for i in inits:
@@ -217,7 +234,9 @@ def _evidence(m: dict) -> dict:
             d = paired_diff_ci(_acc(raw, "relu", i, deep), _acc(raw, a, i, deep))
             cmp[f"{a}/{i}"] = {"outcome": compare(d, MARGIN), "diff": d.to_dict()}
     mc = select(raw, kind="dead_network_mc")
-    dying = {f"lr={lr:g}": est(column(raw, "dead_final", kind="dying", lr=lr)).to_dict()
+    dying_units = sum(design["dying_widths"][1:-1])  # hidden units behind each share
+    dying = {f"lr={lr:g}": acc_est(column(raw, "dead_final", kind="dying", lr=lr),
+                                   dying_units).to_dict()
              for lr in design["dying_lrs"]}
     return {
         "judged_depth": deep, "deepest_depth": max(design["depths"]), "accuracy": table,
@@ -230,7 +249,8 @@ def _evidence(m: dict) -> dict:
                 raw, kind="dead_network_control")),
             "cells_detail": [{k: c[k] for k in ("width", "depth", "p", "low", "high", "theory")}
                              for c in mc]},
-        "relu_dead_units_at_init": {i: est(_acc(raw, "relu", i, deep, "dead_init")).to_dict()
+        "relu_dead_units_at_init": {i: acc_est(_acc(raw, "relu", i, deep, "dead_init"),
+                                               design["width"] * deep).to_dict()
                                     for i in inits},
         "relu_dead_units_after_adam": dying,
     }
@@ -336,9 +356,9 @@ def decide(m: dict) -> Outcome:
     evidence = _evidence(m)
     key = _key(design, raw, evidence)
     cells = [(a, i, d) for a, i in design["grid"] for d in design["depths"]]
-    if any(len(_acc(raw, a, i, d)) < 2 for a, i, d in cells):
+    if any(len(_acc(raw, a, i, d)) < MIN_SEEDS for a, i, d in cells):
         return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                       "Fewer than two seeds per cell: no confidence interval, no verdict.")
+                       f"Fewer than {MIN_SEEDS} seeds per cell: no verdict.")
     if not _learnable(design, raw):
         return Outcome(Verdict.INCONCLUSIVE, key, evidence,
                        f"No activation learns at any depth within {design['steps']} steps under "
@@ -377,7 +397,7 @@ def _plot_accuracy(m: dict, figures_dir: Path) -> str:
     axes = np.atleast_1d(fig.subplots(1, len(inits), sharey=True))
     for ax, i in zip(axes, inits):
         for a in dict.fromkeys(a for a, j in design["grid"] if j == i):
-            es = [est(_acc(raw, a, i, d)) for d in design["depths"]]
+            es = [_acc_est(design, _acc(raw, a, i, d)) for d in design["depths"]]
             ax.errorbar(design["depths"], [e.value for e in es], yerr=error_bars(es),
                         marker="o", ms=3, capsize=2, label=a, **style(a))
         ax.axhline(CHANCE, color="grey", ls="--", lw=0.7)
@@ -415,7 +435,8 @@ def _plot_dead_units(m: dict, figures_dir: Path) -> str:
     ax1.set_title("lines: 1-(1-2^-N)^L; x: weights of mean -0.3", fontsize=8)
     ax1.legend(fontsize=7)
     lrs = design["dying_lrs"]
-    es = [est(column(raw, "dead_final", kind="dying", lr=lr)) for lr in lrs]
+    es = [acc_est(column(raw, "dead_final", kind="dying", lr=lr),
+                  sum(design["dying_widths"][1:-1])) for lr in lrs]
     ax2.bar(range(len(es)), [e.value for e in es], yerr=error_bars(es), capsize=3)
     ax2.set_xticks(range(len(es)), [f"lr {lr:g}" for lr in lrs])
     ax2.set_ylabel("share of dead hidden units")

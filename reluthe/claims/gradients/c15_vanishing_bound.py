@@ -15,7 +15,7 @@ import numpy as np
 
 from reluthe.claims._base import Outcome, Verdict
 from reluthe.claims._records import column, select
-from reluthe.claims.gradients._common import COLORS, est
+from reluthe.claims.gradients._common import COLORS, MIN_SEEDS, est
 from reluthe.claims.gradients._flow import (
     INITS,
     flow_design,
@@ -36,8 +36,8 @@ RULE = (
     "depth 16, width 128, 3 inits, 5 seeds: every per-input per-layer ratio ‖δ_l‖/‖δ_{l+1}‖ "
     "against its bound (the bound holds when no ratio exceeds it by more than 1e-9 "
     "relative), and log10(‖δ_1‖/‖δ_16‖) as in C05 (vanishes: CI below −1; preserved: CI "
-    "within ±1). INCONCLUSIVE if a bound is violated (a measurement error) or fewer than 2 "
-    "seeds; SUPPORTED if relu is preserved under every init; PARTLY if under some but "
+    "within ±1). INCONCLUSIVE if a bound is violated (a measurement error) or fewer than "
+    f"{MIN_SEEDS} seeds; SUPPORTED if relu is preserved under every init; PARTLY if under some but "
     "vanishing under another (the condition: the init); REFUTED if it vanishes under every init."
 )
 
@@ -142,7 +142,7 @@ def decide(m: dict) -> Outcome:
                        "measurement is wrong somewhere, so no verdict is drawn from it.")
     if too_few_seeds(raw, design):
         return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                       "Fewer than two seeds per cell: no confidence interval, no verdict.")
+                       f"Fewer than {MIN_SEEDS} seeds per cell: no verdict.")
     text = _text(design, table, deep, checked, worst)
     relu = {i: table[f"relu/{i}"]["state"] for i in design["inits"]}
     preserved = [i for i, s in relu.items() if s == "preserved"]

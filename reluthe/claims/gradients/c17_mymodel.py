@@ -23,13 +23,16 @@ import torch.nn.functional as F
 from reluthe.claims._base import Outcome, Verdict
 from reluthe.claims._records import column, select
 from reluthe.claims.gradients._common import (
+    MIN_SEEDS,
     VANISH_DECADES,
+    acc_est,
     data_seed,
     error_bars,
     est,
     flow_state,
     mnist1d,
     pct,
+    share_est,
 )
 from reluthe.stats import Estimate, compare, paired_diff_ci
 
@@ -69,7 +72,10 @@ RULE = (
     "generalization gain over the non-sparse twin). (3) Gradient flow: log10(‖∂L/∂z_1‖ / "
     f"‖∂L/∂z_2‖) with its t CI within ±{VANISH_DECADES:g} at init and after training. "
     "SUPPORTED if all three purposes are supported; PARTLY if some are; REFUTED if none is and "
-    "one is refuted; INCONCLUSIVE otherwise or with fewer than 2 seeds."
+    f"one is refuted; INCONCLUSIVE otherwise or with fewer than {MIN_SEEDS} seeds. Reported "
+    "beside it: test accuracies with a 95 % interval inside [0, 1] (Wilson's on the effective "
+    "number of test examples, stats.accuracy_ci) and shares of zeros (mean over seeds of the "
+    "mean over the two layers) with a percentile bootstrap interval over seeds."
 )
 
 
@@ -117,6 +123,7 @@ def _design(ctx) -> dict:
     recipe = Recipe(optimizer="adam", lr=1e-3, batch_size=128, steps=cfg["steps"],
                     eval_every=cfg["steps"])
     return {**cfg, "model_seeds": ctx.seeds("model", cfg["seeds"]), "data_seed": data_seed(ctx),
+            "bootstrap_seed": ctx.seeds("bootstrap", 1)[0],
             "plane_seed": ctx.seeds("probe", 1)[0], "dataset": "mnist1d length=100",
             "recipe": recipe.to_dict(), "device": ctx.device,
             "device_note": "training runs on the run's device; the probes run on CPU"}
@@ -130,6 +137,7 @@ def measure(ctx) -> dict:
 
     design = _design(ctx)
     ds = mnist1d(design["data_seed"], length=100)
+    design["n_test"] = {design["dataset"]: int(len(ds.x_test))}
     recipe = Recipe(**design["recipe"])
     gen = torch.Generator().manual_seed(design["plane_seed"])
     pick = torch.randperm(len(ds.x_train), generator=gen)[:3]
@@ -177,7 +185,8 @@ def _purposes(m: dict) -> dict:
     d_lin = paired_diff_ci(_twin(raw, "relu"), _twin(raw, "identity"))
     d_leaky = paired_diff_ci(_twin(raw, "relu"), _twin(raw, "leaky_relu"))
     c_lin, c_leaky = compare(d_lin, NONLINEAR_MARGIN), compare(d_leaky, SPARSE_MARGIN)
-    zero = est([np.mean(z) for z in _mine(raw, "trained_zero_share")])
+    zero = share_est([np.mean(z) for z in _mine(raw, "trained_zero_share")],
+                     m["design"]["bootstrap_seed"])
     g_init = est(_mine(raw, "init_log10_grad_ratio"))
     g = est(_mine(raw, "trained_log10_grad_ratio"))
     p1 = ("supported" if np.median(reg) > 1 and c_lin == "greater" else
@@ -193,27 +202,34 @@ def _purposes(m: dict) -> dict:
             "purposes": {"nonlinearity": p1, "sparsity_generalization": p2, "gradient_flow": p3}}
 
 
+def _n_test(design: dict) -> int:
+    """Test examples behind each per-seed accuracy."""
+    return design["n_test"][design["dataset"]]
+
+
 def _evidence(m: dict, p: dict) -> dict:
-    raw = m["raw"]
+    raw, design = m["raw"], m["design"]
     reg = _mine(raw, "trained_regions")
     mine_acc = np.asarray(_mine(raw, "test_acc"))
+    n_test, boot = _n_test(design), design["bootstrap_seed"]
     return {
-        "mymodel_test_acc": est(mine_acc).to_dict(),
+        "mymodel_test_acc": acc_est(mine_acc, n_test).to_dict(),
         "regions_on_plane": {"init_median": float(np.median(_mine(raw, "init_regions"))),
                              "trained_median": float(np.median(reg)),
                              "trained_per_seed": reg},
-        "twin_test_acc": {a: est(_twin(raw, a)).to_dict() for a in TWINS},
+        "twin_test_acc": {a: acc_est(_twin(raw, a), n_test).to_dict() for a in TWINS},
         "relu_minus_linear_twin": p["d_lin"].to_dict(),
         "relu_minus_leaky_twin": p["d_leaky"].to_dict(),
-        "zero_share_init": est([np.mean(z) for z in _mine(raw, "init_zero_share")]).to_dict(),
+        "zero_share_init": share_est([np.mean(z) for z in _mine(raw, "init_zero_share")],
+                                     boot).to_dict(),
         "zero_share_trained": p["zero"].to_dict(),
         "zero_share_per_layer_trained": np.mean(_mine(raw, "trained_zero_share"),
                                                 axis=0).tolist(),
         "dead_units_trained": np.mean(_mine(raw, "trained_dead_units"), axis=0).tolist(),
         "log10_grad_ratio_init": p["g_init"].to_dict(),
         "log10_grad_ratio_trained": p["g"].to_dict(),
-        "zero_grad_share_trained": est([np.mean(z) for z in _mine(
-            raw, "trained_zero_grad_share")]).to_dict(),
+        "zero_grad_share_trained": share_est([np.mean(z) for z in _mine(
+            raw, "trained_zero_grad_share")], boot).to_dict(),
         "purposes": p["purposes"],
         # torch's global RNG and reluthe's generator draw the same default init for one seed,
         # so MyModel and the relu twin should train identically: a check of both code paths
@@ -249,9 +265,10 @@ def decide(m: dict) -> Outcome:
     evidence = _evidence(m, p)
     key, text = _key_and_text(p, evidence)
     acc = Estimate(**evidence["mymodel_test_acc"])
-    if any(not e.has_ci for e in (acc, p["d_lin"], p["d_leaky"], p["g"], p["g_init"])):
+    if acc.n < MIN_SEEDS or any(not e.has_ci for e in (acc, p["d_lin"], p["d_leaky"], p["g"],
+                                                       p["g_init"])):
         return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                       "Fewer than two seeds: no confidence interval, no verdict.")
+                       f"Fewer than {MIN_SEEDS} seeds: no verdict.")
     purposes = p["purposes"]
     vals = list(purposes.values())
     if all(v == "supported" for v in vals):
@@ -279,7 +296,9 @@ def plot(m: dict, figures_dir: Path) -> list[str]:
     ax1.legend(fontsize=7)
     ax1.set_title("sparsity", fontsize=9)
     labels = ["MyModel", "relu twin", "linear twin", "leaky twin"]
-    es = [est(_mine(raw, "test_acc"))] + [est(_twin(raw, a)) for a in TWINS]
+    n_test = _n_test(m["design"])
+    es = [acc_est(_mine(raw, "test_acc"), n_test)] + [acc_est(_twin(raw, a), n_test)
+                                                      for a in TWINS]
     ax2.bar(range(4), [e.value for e in es], yerr=error_bars(es), capsize=3,
             color=["C0", "C0", "C7", "C1"])
     ax2.set_xticks(range(4), labels, fontsize=8)

@@ -7,12 +7,13 @@ import math
 import numpy as np
 
 from reluthe.claims._base import Outcome, Verdict
+from reluthe.claims._protocol import proportion_est
 from reluthe.claims._records import select
 from reluthe.claims.sparsity._protocol import MIN_SEEDS
 from reluthe.stats import Estimate, compare, mean_ci, paired_diff_ci, spearman_ci
 
-__all__ = ["est", "paired", "rho", "fmt_est", "pp", "too_few", "inconclusive", "seed_count",
-           "floats", "classify", "cells"]
+__all__ = ["est", "acc_est", "paired", "rho", "fmt_est", "pp", "too_few", "inconclusive",
+           "seed_count", "floats", "classify", "cells"]
 
 
 def floats(values) -> list[float]:
@@ -22,12 +23,21 @@ def floats(values) -> list[float]:
 
 
 def est(values) -> Estimate:
-    """Mean with a 95 % t interval over seeds (NaN values dropped)."""
+    """Mean with a 95 % t interval over seeds (NaN values dropped); not for accuracies and other
+    proportions (:func:`acc_est`), whose t interval can leave [0, 1]."""
     x = np.asarray(floats(values))
     x = x[np.isfinite(x)]
     if x.size == 0:
         return Estimate(float("nan"), None, None, 0)
     return mean_ci(x)
+
+
+def acc_est(values, n_items: int) -> Estimate:
+    """Mean over seeds of per-seed proportions of ``n_items`` items each (an accuracy on
+    ``n_test`` examples, a share of zeros among (input, unit) pairs, of dead units among a
+    layer's units), with the bounded interval of :func:`reluthe.stats.accuracy_ci` (NaN
+    dropped)."""
+    return proportion_est(floats(values), n_items)
 
 
 def paired(a, b) -> Estimate:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reluthe.claims._protocol import MIN_SEEDS
 from reluthe.train import Recipe
 
 __all__ = ["Protocol", "protocol", "ACTIVATIONS", "NON_SPARSE", "MIN_SEEDS", "FIT_GAP"]
@@ -21,7 +22,8 @@ __all__ = ["Protocol", "protocol", "ACTIVATIONS", "NON_SPARSE", "MIN_SEEDS", "FI
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "softplus", "tanh", "sigmoid",
                "identity")
 NON_SPARSE = ("leaky_relu", "elu", "gelu", "silu", "softplus", "tanh", "sigmoid")
-MIN_SEEDS = 3  # fewer seeds per cell than this: every rule answers "inconclusive"
+# MIN_SEEDS (reluthe.claims._protocol, re-exported): fewer seeds per cell than this and
+# every rule answers "inconclusive"
 # C08, C11: a net whose mean train accuracy is this far below relu's is "not fitted" at the step
 # budget
 FIT_GAP = 0.10

@@ -22,7 +22,16 @@ from reluthe import regions
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims._records import column, select
-from reluthe.claims.sparsity._common import est, fmt_est, inconclusive, paired, pp, rho, too_few
+from reluthe.claims.sparsity._common import (
+    acc_est,
+    est,
+    fmt_est,
+    inconclusive,
+    paired,
+    pp,
+    rho,
+    too_few,
+)
 from reluthe.claims.sparsity._plot import errbar, new_figure, save
 from reluthe.claims.sparsity._protocol import MIN_SEEDS, protocol
 from reluthe.claims.sparsity._runs import (
@@ -39,11 +48,13 @@ FIT, LINEAR_GAP = 0.9, 0.1
 GRID = 60  # points per side of the prediction grid drawn in the figure
 RULE = (
     f"Fit: ReLU MLPs and the same MLPs with the identity activation (a linear model) trained on "
-    f"2-D spirals, >= {MIN_SEEDS} seeds; statistic: ReLU test accuracy (95 % t interval) and the "
-    f"paired difference ReLU − linear. Growth: exact activation-region counts in the data box "
-    f"(regions.count_on_plane) of randomly initialised ReLU MLPs over a width sweep (one hidden "
-    f"layer) and a depth sweep (fixed width), every seed; statistic: Spearman correlation of "
-    f"count with width and with depth (seeded bootstrap 95 % interval). Supported: ReLU test "
+    f"2-D spirals, >= {MIN_SEEDS} seeds; statistic: ReLU test accuracy (mean over seeds with a "
+    f"95 % interval inside [0, 1]: Wilson's on the effective number of test points, "
+    f"stats.accuracy_ci) and the paired difference ReLU − linear (paired t). Growth: exact "
+    f"activation-region counts in the data box (regions.count_on_plane) of randomly "
+    f"initialised ReLU MLPs over a width sweep (one hidden layer) and a depth sweep (fixed "
+    f"width), every seed; statistic: Spearman correlation of count with width and with depth "
+    f"(seeded bootstrap 95 % interval). Supported: ReLU test "
     f"accuracy interval above {FIT}, the difference interval above {LINEAR_GAP}, and "
     f"both correlations' intervals above 0. Partly: the fit holds and only one growth holds. "
     f"Refuted: the difference interval lies below {LINEAR_GAP} (ReLU no better than linear), "
@@ -122,7 +133,8 @@ def measure(ctx: Context) -> dict:
     design = {**base_design(ctx), "widths": widths, "steps": p.spiral_steps, "box": box,
               "sweeps": shapes, "trained_shape": {"hidden": list(p.spiral_hidden),
                                                   "bounds": _bounds(list(p.spiral_hidden))},
-              "test_sample": {"x": ds.x_test[:300].tolist(), "y": ds.y_test[:300].tolist()}}
+              "test_sample": {"x": ds.x_test[:300].tolist(), "y": ds.y_test[:300].tolist()},
+              "n_test": {"spirals": int(len(ds.x_test))}}
     return {"design": design, "raw": raw}
 
 
@@ -138,7 +150,9 @@ def _evidence(measured: dict, sweeps: list[dict], growth: dict) -> dict:
     relu, linear = (column(raw, "test_acc", part="fit", activation=a)
                     for a in ("relu", "identity"))
     tr = {st: column(raw, "count", part="trained_regions", stage=st) for st in ("init", "trained")}
-    return {"relu_test_acc": est(relu).to_dict(), "linear_test_acc": est(linear).to_dict(),
+    n_test = measured["design"]["n_test"]["spirals"]
+    return {"relu_test_acc": acc_est(relu, n_test).to_dict(),
+            "linear_test_acc": acc_est(linear, n_test).to_dict(),
             "relu_minus_linear": paired(relu, linear).to_dict(),
             "rho_width": growth["width"].to_dict(), "rho_depth": growth["depth"].to_dict(),
             "mean_counts": {f"{s['kind']} {s['value']}": float(np.mean(s["counts"]))
@@ -189,7 +203,7 @@ def decide(measured: dict) -> Outcome:
     few = too_few(relu, linear, *[s["counts"] for s in sweeps])
     if few is not None:
         return inconclusive(f"only {few} seed(s); the rule needs >= {MIN_SEEDS}")
-    acc, diff = est(relu), paired(relu, linear)
+    acc, diff = acc_est(relu, measured["design"]["n_test"]["spirals"]), paired(relu, linear)
     seed = measured["design"]["bootstrap_seed"]
     growth = {}
     for kind in ("width", "depth"):

@@ -16,7 +16,7 @@ import numpy as np
 
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
-from reluthe.claims.sparsity._common import cells, est, inconclusive, paired, too_few
+from reluthe.claims.sparsity._common import acc_est, cells, inconclusive, paired, too_few
 from reluthe.claims.sparsity._plot import errbar, new_figure, save
 from reluthe.claims.sparsity._protocol import MIN_SEEDS, protocol
 from reluthe.claims.sparsity._runs import base_design, dataset, grid, init_weights, member_slice
@@ -27,7 +27,9 @@ GLOROT_MNIST, GLOROT_CIFAR10 = 0.834, 0.720
 LOW, HIGH = 0.05, 0.95
 RULE = (
     f"Statistic: per hidden layer, the fraction of exactly-zero ReLU outputs on test inputs after "
-    f"training, mean over >= {MIN_SEEDS} seeds with a 95 % t interval, in every cell (dataset "
+    f"training, mean over >= {MIN_SEEDS} seeds with a 95 % interval inside [0, 1] (Wilson's on "
+    f"the effective number of (input, unit) pairs, n_test × width per seed: stats.accuracy_ci), "
+    f"in every cell (dataset "
     f"mnist1d/digits × recipe adam/adam_l2 × layer). A cell is 'sparse' when its interval lies "
     f"inside [{LOW}, {HIGH}] (some units off and some on for a typical input), "
     f"'not sparse' when it lies entirely outside. Supported: every cell sparse. Partly: some "
@@ -66,6 +68,7 @@ def measure(ctx: Context) -> dict:
                          **a, **b} for s, a, b in zip(res.seeds[sl], init, trained)]
     design = {**base_design(ctx), "datasets": list(p.datasets), "activations": list(p.activations),
               "recipes": {d: p.recipe_names(d) for d in p.datasets}, "hidden": list(p.hidden),
+              "n_test": {d: int(len(dataset(ctx, d).x_test)) for d in p.datasets},
               "anchors": {"init": 0.5, "glorot_mnist": GLOROT_MNIST,
                           "glorot_cifar10": GLOROT_CIFAR10}}
     return {"design": design, "raw": raw}
@@ -77,7 +80,12 @@ def _state(e) -> str:
     return "not sparse" if e.high < LOW or e.low > HIGH else "straddles"
 
 
-def _layer_rows(relu: dict) -> list[dict]:
+def _pairs(design: dict, dsname: str, layer: int) -> int:
+    """(test input, unit) pairs behind one seed's zero fraction of hidden layer ``layer``."""
+    return design["n_test"][dsname] * design["hidden"][layer]
+
+
+def _layer_rows(relu: dict, design: dict) -> list[dict]:
     """One evidence row per (dataset, recipe, layer) of the ReLU cells."""
     rows = []
     for (dsname, recipe), c in relu.items():
@@ -85,11 +93,14 @@ def _layer_rows(relu: dict) -> list[dict]:
         z0 = np.asarray(c["init_zero_test"], dtype=float)
         dead = np.asarray(c["dead_train"], dtype=float)
         for layer in range(z.shape[1]):
-            e = est(z[:, layer])
+            n = _pairs(design, dsname, layer)
+            e = acc_est(z[:, layer], n)
             rows.append({"dataset": dsname, "recipe": recipe, "layer": layer + 1,
-                         "trained": e.to_dict(), "init": est(z0[:, layer]).to_dict(),
+                         "trained": e.to_dict(), "init": acc_est(z0[:, layer], n).to_dict(),
                          "change": paired(z[:, layer], z0[:, layer]).to_dict(),
-                         "dead_units": est(dead[:, layer]).to_dict(), "state": _state(e)})
+                         "dead_units": acc_est(dead[:, layer],
+                                               design["hidden"][layer]).to_dict(),
+                         "state": _state(e)})
     return rows
 
 
@@ -108,11 +119,12 @@ def decide(measured: dict) -> Outcome:
     relu = cells(measured["raw"], ("dataset", "recipe"), activation="relu")
     if not relu:
         return inconclusive("no ReLU cell was measured")
-    few = too_few(*[c["zero_test"] for c in relu.values()])
+    # one value per seed (the first layer's): a per-layer list would count layers as seeds
+    few = too_few(*[np.asarray(c["zero_test"], dtype=float)[:, 0] for c in relu.values()])
     if few is not None:
         return inconclusive(f"only {few} seed(s) per cell; the rule needs >= {MIN_SEEDS} for a "
                             "confidence interval")
-    rows = _layer_rows(relu)
+    rows = _layer_rows(relu, measured["design"])
     states = [r["state"] for r in rows]
     mn = [r for r in rows if r["dataset"] == "mnist1d" and r["recipe"] == "adam"] or rows[:2]
     layers = "/".join(f"{r['trained']['value']:.0%}" for r in mn)
@@ -151,7 +163,8 @@ def plot(measured: dict, figures_dir: Path) -> list[str]:
         for i, ((dsname, recipe), c) in enumerate(relu.items()):
             z = np.asarray(c[field], dtype=float)
             xs = np.arange(z.shape[1]) + 1 + 0.12 * (i - (len(relu) - 1) / 2)
-            errbar(ax, xs, [est(z[:, j]) for j in range(z.shape[1])],
+            errbar(ax, xs, [acc_est(z[:, j], _pairs(measured["design"], dsname, j))
+                            for j in range(z.shape[1])],
                    label=f"{dsname} / {recipe}")
         ax.axhline(0.5, color="grey", lw=0.8, ls=":")
         ax.axhline(GLOROT_MNIST, color="tab:red", lw=0.8, ls="--",

@@ -25,6 +25,7 @@ import numpy as np
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims.sparsity._common import (
+    acc_est,
     cells,
     classify,
     est,
@@ -121,7 +122,9 @@ def measure(ctx: Context) -> dict:
     design = {**base_design(ctx), "shuffle_seed": shuffle_seed(ctx),
               "interventions": [[k, v] for k, v, _ in interventions_recipes(ctx.quick)],
               "leaky_slopes": [0.0, *p.leaky_slopes], "datasets": list(p.datasets),
-              "hidden": list(p.hidden)}
+              "hidden": list(p.hidden),
+              "n_test": {d: int(len(dataset(ctx, d).x_test)) for d in p.datasets},
+              "n_train": {"mnist1d": int(len(ds.x_train))}}
     return {"design": design, "raw": raw}
 
 
@@ -251,9 +254,12 @@ def decide(measured: dict) -> Outcome:
     layers = tuple(np.asarray(c["zero_layers_train"], float).mean(0) for c in (sh, true))
     shuffled_sparser = d_sp.has_ci and d_sp.low > 0
     comps = _smooth_comparisons(raw)
+    design = measured["design"]
     evidence = {"sweeps": stats, "shuffled_minus_true_sparsity": d_sp.to_dict(),
-                "shuffled_test_acc": est(sh["test_acc"]).to_dict(),
-                "shuffled_train_acc": est(sh["train_acc"]).to_dict(),
+                "shuffled_test_acc": acc_est(sh["test_acc"], design["n_test"]["mnist1d"])
+                .to_dict(),
+                "shuffled_train_acc": acc_est(sh["train_acc"], design["n_train"]["mnist1d"])
+                .to_dict(),
                 "shuffled_zero_per_layer_train": layers[0].tolist(),
                 "true_zero_per_layer_train": layers[1].tolist(),
                 "relu_vs_no_exact_zeros": comps}
@@ -268,38 +274,39 @@ def decide(measured: dict) -> Outcome:
 
 
 def plot(measured: dict, figures_dir: Path) -> list[str]:
-    raw = measured["raw"]
+    raw, n_test = measured["raw"], measured["design"]["n_test"]
     fig, axes = new_figure(10.5, 3.8, 3)
     rows = _groups(raw, "intervention", ("kind", "value"))
     for kind, marker in (("none", "s"), ("l1", "o"), ("bias_shift", "^")):
         for r in (r for r in rows if r["kind"] == kind):
-            errbar(axes[0], [est(r["sparsity"]).value], [est(r["test_acc"])], fmt=marker,
-                   label=f"{kind} {r['value']:g}")
+            errbar(axes[0], [est(r["sparsity"]).value], [acc_est(r["test_acc"],
+                                                                 n_test["mnist1d"])],
+                   fmt=marker, label=f"{kind} {r['value']:g}")
     sh = _groups(raw, "shuffled", ())[0]
-    errbar(axes[0], [est(sh["sparsity"]).value], [est(sh["test_acc"])], fmt="x", color="k",
-           label="shuffled labels")
+    errbar(axes[0], [est(sh["sparsity"]).value], [acc_est(sh["test_acc"], n_test["mnist1d"])],
+           fmt="x", color="k", label="shuffled labels")
     axes[0].set_xlabel("exact-zero fraction (test inputs, mean over layers)")
     axes[0].set_ylabel("test accuracy (95 % CI)")
     axes[0].legend(fontsize=6)
     axes[0].set_title("ReLU, mnist1d: sparsity interventions", fontsize=9)
-    _plot_leaky(axes[1], _groups(raw, "leaky", ("alpha",)))
+    _plot_leaky(axes[1], _groups(raw, "leaky", ("alpha",)), n_test["mnist1d"])
     by: dict = {}
     for (dsname, recipe, act), c in cells(raw, ("dataset", "recipe", "activation"),
                                           part="relu_vs_smooth").items():
-        by.setdefault(f"{dsname}\n{recipe}", {})[act] = c
+        by.setdefault((dsname, recipe), {})[act] = c
     for i, act in enumerate(("relu", "leaky_relu", "elu")):
         xs = np.arange(len(by)) + 0.15 * (i - 1)
-        errbar(axes[2], xs, [est(v[act]["test_acc"]) if act in v else est([np.nan])
-                             for v in by.values()], label=act)
-    axes[2].set_xticks(np.arange(len(by)), list(by), fontsize=7)
+        errbar(axes[2], xs, [acc_est(v[act]["test_acc"] if act in v else [np.nan], n_test[d])
+                             for (d, _), v in by.items()], label=act)
+    axes[2].set_xticks(np.arange(len(by)), [f"{d}\n{r}" for d, r in by], fontsize=7)
     axes[2].legend(fontsize=7)
     axes[2].set_title("exact zeros (relu) or not", fontsize=9)
     return [save(fig, figures_dir, "c04_sparsity_vs_test_accuracy.png")]
 
 
-def _plot_leaky(ax, lk: list[dict]) -> None:
+def _plot_leaky(ax, lk: list[dict], n_test: int) -> None:
     alphas = [r["alpha"] for r in lk]
-    errbar(ax, alphas, [est(r["test_acc"]) for r in lk], label="test")
+    errbar(ax, alphas, [acc_est(r["test_acc"], n_test) for r in lk], label="test")
     ax2 = ax.twinx()
     ax2.plot(alphas, [est(r["sparsity"]).value for r in lk], "k:", label="exact zeros")
     ax2.plot(alphas, [float(np.mean(r["negative_layers"])) for r in lk], "g--",

@@ -18,9 +18,9 @@ from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims._records import select
 from reluthe.claims.sparsity._common import (
+    acc_est,
     cells,
     classify,
-    est,
     fmt_est,
     inconclusive,
     paired,
@@ -103,6 +103,7 @@ def measure(ctx: Context) -> dict:
     design = {**base_design(ctx), "datasets": list(p.datasets), "activations": list(p.activations),
               "recipes": {d: p.recipe_names(d) for d in p.datasets}, "hidden": list(p.hidden),
               "probe_alpha": p.probe_alpha,
+              "n_test": {d: int(len(dataset(ctx, d).x_test)) for d in p.datasets},
               "interventions": [[k, v] for k, v, _ in interventions_recipes(ctx.quick)]}
     return {"design": design, "raw": raw}
 
@@ -153,10 +154,12 @@ def _verdict(a_cls: str, comps: list[dict], key: str, evidence: dict, detail: st
 def decide(measured: dict) -> Outcome:
     raw = measured["raw"]
     iv = select(raw, part="intervention")
-    few = too_few(*[c["probe_test"] for c in cells(raw, ("kind", "value"), part="intervention")
-                    .values()],
-                  *[c["probe_test"] for c in cells(raw, ("dataset", "recipe", "activation"),
-                                                   part="grid").values()])
+    # one value per seed (the last layer's): a per-layer list would count layers as seeds
+    few = too_few(*[_last(c["probe_test"]) for c in cells(raw, ("kind", "value"),
+                                                            part="intervention").values()],
+                  *[_last(c["probe_test"]) for c in cells(raw, ("dataset", "recipe",
+                                                                "activation"),
+                                                          part="grid").values()])
     if few is not None:
         return inconclusive(f"only {few} seed(s) per cell; the rule needs >= {MIN_SEEDS}")
     zero = _last([r["zero_test"] for r in iv])
@@ -172,7 +175,8 @@ def decide(measured: dict) -> Outcome:
     unfit = sum(c["result"] == "win (other not fitted)" for c in comps)
     n = len(comps)
     relu = select(raw, part="grid", dataset="mnist1d", activation="relu")
-    relu_probe = est(_last([g["probe_test"] for g in relu])) if relu else None
+    relu_probe = (acc_est(_last([g["probe_test"] for g in relu]),
+                          measured["design"]["n_test"]["mnist1d"]) if relu else None)
     inputs = {r["dataset"]: r["probe_test"] for r in select(raw, part="input_probe")}
     key = (f"ρ(sparsity, probe acc) = {fmt_est(a, 1, 2)} over {len(zero)} ReLU nets; relu's "
            f"last-layer probe vs {n} non-sparse cells: {wins} wins (+{unfit} over unfitted "
@@ -209,7 +213,9 @@ def plot(measured: dict, figures_dir: Path) -> list[str]:
     for i, recipe in enumerate(recipes):
         acts = settings[recipe]
         xs = np.arange(len(acts)) + 0.15 * (i - (len(recipes) - 1) / 2)
-        errbar(axes[1], xs, [est(_last(c["probe_test"])) for c in acts.values()], label=recipe)
+        errbar(axes[1], xs, [acc_est(_last(c["probe_test"]),
+                                     measured["design"]["n_test"]["mnist1d"])
+                             for c in acts.values()], label=recipe)
         axes[1].set_xticks(np.arange(len(acts)), list(acts), rotation=60, fontsize=7)
     inp = {r["dataset"]: r["probe_test"] for r in select(raw, part="input_probe")}.get("mnist1d")
     if inp is not None:

@@ -15,10 +15,18 @@ import numpy as np
 
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
-from reluthe.claims.sparsity._common import cells, classify, est, inconclusive, paired, pp, too_few
+from reluthe.claims.sparsity._common import (
+    acc_est,
+    cells,
+    classify,
+    inconclusive,
+    paired,
+    pp,
+    too_few,
+)
 from reluthe.claims.sparsity._plot import errbar, new_figure, save
 from reluthe.claims.sparsity._protocol import FIT_GAP, MIN_SEEDS, protocol
-from reluthe.claims.sparsity._runs import base_design, grid, member_slice
+from reluthe.claims.sparsity._runs import base_design, dataset, grid, member_slice
 
 MARGIN, WIN_SHARE, LOSE_SHARE = 0.01, 0.75, 0.5
 RULE = (
@@ -60,7 +68,9 @@ def measure(ctx: Context) -> dict:
                                              res.train_acc[sl, -1])]
     design = {**base_design(ctx), "datasets": list(p.datasets), "activations": list(p.activations),
               "recipes": {d: p.recipe_names(d) for d in p.datasets}, "hidden": list(p.hidden),
-              "steps": steps}
+              "steps": steps,
+              "n_test": {d: int(len(dataset(ctx, d).x_test)) for d in p.datasets},
+              "n_train": {d: int(len(dataset(ctx, d).x_train)) for d in p.datasets}}
     return {"design": design, "raw": raw}
 
 
@@ -72,7 +82,7 @@ def _settings(raw) -> dict[tuple[str, str], dict[str, dict]]:
     return out
 
 
-def _compare(dsname: str, recipe: str, relu: dict, act: str, c: dict) -> dict:
+def _compare(dsname: str, recipe: str, relu: dict, act: str, c: dict, n_test: int) -> dict:
     """relu vs ``act`` in one setting: the paired differences and the classified result."""
     gap_relu = np.subtract(relu["train_acc"], relu["test_acc"])
     d = paired(relu["test_acc"], c["test_acc"])
@@ -82,8 +92,9 @@ def _compare(dsname: str, recipe: str, relu: dict, act: str, c: dict) -> dict:
     if cls == "win" and not fitted and act != "identity":
         cls = "win (other not fitted)"
     return {"dataset": dsname, "recipe": recipe, "other": act, "diff": d.to_dict(),
-            "gap_diff": g.to_dict(), "result": cls, "relu_acc": est(relu["test_acc"]).to_dict(),
-            "other_acc": est(c["test_acc"]).to_dict()}
+            "gap_diff": g.to_dict(), "result": cls,
+            "relu_acc": acc_est(relu["test_acc"], n_test).to_dict(),
+            "other_acc": acc_est(c["test_acc"], n_test).to_dict()}
 
 
 def _where(comps: list[dict], result: str) -> list[str]:
@@ -112,7 +123,8 @@ def decide(measured: dict) -> Outcome:
                     .values()])
     if few is not None:
         return inconclusive(f"only {few} seed(s) per cell; the rule needs >= {MIN_SEEDS}")
-    table = [_compare(dsname, recipe, acts["relu"], act, c)
+    n_test = measured["design"]["n_test"]
+    table = [_compare(dsname, recipe, acts["relu"], act, c, n_test[dsname])
              for (dsname, recipe), acts in settings.items() if "relu" in acts
              for act, c in acts.items() if act != "relu"]
     floor = [r for r in table if r["other"] == "identity"]
@@ -152,9 +164,12 @@ def plot(measured: dict, figures_dir: Path) -> list[str]:
     fig, axes = new_figure(3.4 * len(settings), 3.8, len(settings))
     for ax, ((dsname, recipe), acts) in zip(axes, settings.items()):
         names = list(acts)
-        errbar(ax, np.arange(len(names)), [est(acts[a]["test_acc"]) for a in names],
+        design = measured["design"]
+        errbar(ax, np.arange(len(names)),
+               [acc_est(acts[a]["test_acc"], design["n_test"][dsname]) for a in names],
                label="test")
-        errbar(ax, np.arange(len(names)), [est(acts[a]["train_acc"]) for a in names],
+        errbar(ax, np.arange(len(names)),
+               [acc_est(acts[a]["train_acc"], design["n_train"][dsname]) for a in names],
                fmt="x", color="grey", label="train")
         ax.set_xticks(np.arange(len(names)), names, rotation=60, fontsize=7)
         ax.set_title(f"{dsname} / {recipe}", fontsize=9)

@@ -23,7 +23,7 @@ import torch
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims._records import column
-from reluthe.claims.sparsity._common import cells, est, inconclusive, paired, pp, too_few
+from reluthe.claims.sparsity._common import acc_est, cells, inconclusive, paired, pp, too_few
 from reluthe.claims.sparsity._plot import new_figure, save
 from reluthe.claims.sparsity._protocol import MIN_SEEDS, protocol
 from reluthe.claims.sparsity._runs import base_design, dataset, load, model_seeds
@@ -141,6 +141,7 @@ def measure(ctx: Context) -> dict:
             ds, widths, seeds=model_seeds(ctx), recipes=base, activation=act,
             device=ctx.device).test_acc[:, -1])
     design = {**base_design(ctx), "data_seeds": data_seeds(ctx), "n_train": p.n_small,
+              "n_test": {"mnist1d": int(len(ds.x_test))},
               "steps": p.small_steps, "hidden": list(p.hidden), "ensemble_size": p.ensemble_size,
               "settings": {"weight_decay": p.small_weight_decay, "l1_activity": p.small_l1,
                            "dropout": p.small_dropout, "aug_shift": p.aug_shift,
@@ -193,16 +194,17 @@ def decide(measured: dict) -> Outcome:
     fam = {f: "improves" if any(state[m] == "improves" for m in ms) else
            "hurts" if all(state[m] == "hurts" for m in ms) else "unclear"
            for f, ms in FAMILIES.items()}
+    base_acc = acc_est(base, measured["design"]["n_test"]["mnist1d"])
     nonlinear = {a: paired(v, base) for a, v in acts.items() if a != "identity"}
     best = max(nonlinear, key=lambda a: nonlinear[a].value) if nonlinear else None
     worst = min(nonlinear, key=lambda a: nonlinear[a].value) if nonlinear else None
     ident = paired(acts["identity"], base) if "identity" in acts else None
     evidence = {"effects": {k: e.to_dict() for k, e in d.items()}, "technique_state": state,
-                "family_state": fam, "baseline_acc": est(base).to_dict(),
+                "family_state": fam, "baseline_acc": base_acc.to_dict(),
                 "activation_effects": {a: e.to_dict() for a, e in nonlinear.items()},
                 "identity_minus_relu": ident.to_dict() if ident else None,
                 "best_activation": best, "worst_activation": worst}
-    key = (f"vs baseline {est(base).value:.1%}: " + ", ".join(
+    key = (f"vs baseline {base_acc.value:.1%}: " + ", ".join(
         f"{k} {d[k].value * 100:+.1f}" for k in d) + " pp" + (
         f"; activation: best {best} {nonlinear[best].value * 100:+.1f}, worst {worst} "
         f"{nonlinear[worst].value * 100:+.1f} pp vs relu" if best else ""))
@@ -211,7 +213,7 @@ def decide(measured: dict) -> Outcome:
                f"relu" + (f"; a linear model (identity) is {pp(ident)}" if ident else "") + "."
                ) if best else ""
     detail = (f"Small-data mnist1d task ({measured['design']['n_train']} training examples), "
-              f"ReLU MLP baseline {_percent(est(base))} test accuracy. Effects (paired, 95 % "
+              f"ReLU MLP baseline {_percent(base_acc)} test accuracy. Effects (paired, 95 % "
               f"CI): {', '.join(f'{k} {pp(e)}' for k, e in d.items())}. "
               f"Transfer pre-trains on mnist1d examples generated with another seed: the same "
               f"distribution, so it mostly adds data, the most favourable case for transfer."

@@ -16,7 +16,16 @@ import numpy as np
 
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
-from reluthe.claims.sparsity._common import cells, classify, est, inconclusive, paired, pp, too_few
+from reluthe.claims.sparsity._common import (
+    acc_est,
+    cells,
+    classify,
+    est,
+    inconclusive,
+    paired,
+    pp,
+    too_few,
+)
 from reluthe.claims.sparsity._plot import errbar, new_figure, save
 from reluthe.claims.sparsity._protocol import MIN_SEEDS, protocol
 from reluthe.claims.sparsity._runs import base_design, dataset, model_seeds
@@ -71,8 +80,9 @@ def measure(ctx: Context) -> dict:
             raw += _arm_rows(res, ds, task, arm)
         if ds.n_classes is None:
             tasks[task].update(_targets(ds))
-    return {"design": {**base_design(ctx), "hidden": list(p.hidden), "tasks": tasks},
-            "raw": raw}
+    n_test = {"digits": int(len(dataset(ctx, "digits").x_test))}
+    return {"design": {**base_design(ctx), "hidden": list(p.hidden), "tasks": tasks,
+                       "n_test": n_test}, "raw": raw}
 
 
 def decide(measured: dict) -> Outcome:
@@ -92,17 +102,18 @@ def decide(measured: dict) -> Outcome:
     share = targets.get("negative_target_share", float("nan"))
     floor = targets.get("nonnegative_floor_mse", float("nan"))
     mse_relu, mse_none = est(reg["relu"]["test"]), est(reg["none"]["test"])
+    all_zero = acc_est(cls["relu"]["all_zero_test"], measured["design"]["n_test"]["digits"])
     evidence = {"classification_diff": d_cls.to_dict(), "classification_class": c,
                 "regression_log_mse_ratio": lr.to_dict(),
                 "regression_mse_none": mse_none.to_dict(),
                 "regression_mse_relu": mse_relu.to_dict(),
                 "negative_target_share": targets.get("negative_target_share"),
                 "nonnegative_floor_mse": targets.get("nonnegative_floor_mse"),
-                "all_zero_logits_share": est(cls["relu"]["all_zero_test"]).to_dict()}
+                "all_zero_logits_share": all_zero.to_dict()}
     key = (f"relu output: classification {pp(d_cls)} test acc; regression test MSE "
            f"{mse_relu.value:.3g} vs {mse_none.value:.3g} ({share:.0%} negative targets)")
     detail = (f"With ReLU after the last layer, test accuracy on digits changes by {pp(d_cls)} "
-              f"(on {est(cls['relu']['all_zero_test']).value:.1%} of test inputs every logit is "
+              f"(on {all_zero.value:.1%} of test inputs every logit is "
               f"clamped to 0, so the prediction is a tie); on a teacher regression with "
               f"{share:.0%} negative targets the test MSE is {mse_relu.value:.3g} vs "
               f"{mse_none.value:.3g} without (a non-negative output cannot go below "
@@ -124,7 +135,12 @@ def plot(measured: dict, figures_dir: Path) -> list[str]:
     fig, axes = new_figure(7.0, 3.4, 2)
     for ax, task, label in ((axes[0], "classification", "test accuracy (digits)"),
                             (axes[1], "regression", "test MSE (teacher)")):
-        errbar(ax, [0, 1], [est(arm[(task, "none")]["test"]), est(arm[(task, "relu")]["test"])])
+        if task == "classification":  # accuracies: the bounded interval
+            n_test = measured["design"]["n_test"]["digits"]
+            es = [acc_est(arm[(task, a)]["test"], n_test) for a in ("none", "relu")]
+        else:
+            es = [est(arm[(task, a)]["test"]) for a in ("none", "relu")]
+        errbar(ax, [0, 1], es)
         ax.set_xticks([0, 1], ["no output activation", "relu on output"], fontsize=8)
         ax.set_ylabel(label)
         ax.set_xlim(-0.5, 1.5)
