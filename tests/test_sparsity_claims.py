@@ -266,6 +266,33 @@ def test_c04_branches():
     assert d(noisy).verdict == I
 
 
+def _dup_seed(m: dict, part: str, seed: int = 0) -> dict:
+    """``m`` with every row of ``part`` measured on model seed ``seed`` given twice."""
+    raw = []
+    for r in m["raw"]:
+        raw += [r, dict(r)] if r.get("part") == part and r["seed"] == seed else [r]
+    return {**m, "raw": raw}
+
+
+def test_c04_c08_rho_is_clustered_by_seed():
+    """ρ's interval resamples model seeds, not nets: repeating one seed's nets adds cells but no
+    cluster, so n stays the number of seeds (a pairs bootstrap counts every net)."""
+    c08 = CHECKS["C08"].decide
+    for m, n_nets in ((_c08(0.3, 0.7), 25), (_dup_seed(_c08(0.3, 0.7), "intervention"), 30)):
+        out = c08(m)
+        e = out.evidence["spearman_sparsity_probe"]
+        assert (e["n"], e["method"]) == (5, "cluster bootstrap (BCa)")
+        assert f"over {n_nets} ReLU nets" in out.key
+    c04 = CHECKS["C04"].decide
+    for m, add in ((_c04(+1), 0), (_dup_seed(_dup_seed(_c04(+1), "intervention"), "leaky"), 1)):
+        sweeps = c04(m).evidence["sweeps"]
+        for name, cells_per_seed in (("l1", 3), ("bias_shift", 3), ("leaky_slope", 4)):
+            s = sweeps[name]
+            assert s["n"] == (5 + add) * cells_per_seed
+            for e in (s["rho_acc"], s["rho_gap"]):
+                assert (e["n"], e["method"]) == (5, "cluster bootstrap (BCa)")
+
+
 def _c13(final_train, init_train, random=2.0, n=5, spread=0.02):
     def stage(name, tr, acc=True):
         fields = {"train": _seeds(tr, n, spread, 1), "test": _seeds(tr, n, spread, 2),

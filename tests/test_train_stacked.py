@@ -17,12 +17,14 @@ from reluthe.train import (
     Recipe,
     from_grouped,
     grouped_conv,
+    member_generators,
     member_orders,
     stacked_conv,
     stacked_linear,
     stacked_mlp,
     stacked_mlp_init,
     to_grouped,
+    train_alternating,
     train_mlps,
     train_stacked,
 )
@@ -43,8 +45,9 @@ def test_member_activation_matches_separate_calls():
 def _regression(seeds, poison=None):
     x = torch.linspace(-1, 1, 32)[:, None]
     y = torch.sin(3 * x)
-    w0, b0 = stacked_linear(seeds, 8, 1, layer=0)
-    w1, b1 = stacked_linear(seeds, 1, 8, layer=1)
+    gens = member_generators(seeds)
+    w0, b0 = stacked_linear(gens, 8, 1)
+    w1, b1 = stacked_linear(gens, 1, 8)
     params = {"w0": w0, "b0": b0, "w1": w1, "b1": b1}
     act = MemberActivation(["relu"] * len(seeds))
 
@@ -87,6 +90,84 @@ def test_train_stacked_rejects_parameters_on_another_device():
 
 
 # --------------------------------------------------------------------------- one init, optimiser
+
+def test_member_generators_draw_each_model_in_order():
+    """One generator per member: a model's layers continue its stream (a GAN's D after its G)."""
+    g = stacked_mlp_init([2, 4, 3], [7, 8])
+    gd = stacked_mlp_init([3, 5, 1], member_generators([7, 8]))  # a fresh start: not D's draw
+    gens = member_generators([7, 8])
+    both = stacked_mlp_init([2, 4, 3], gens) + stacked_mlp_init([3, 5, 1], gens)
+    assert all(torch.equal(a, b) for pa, pb in zip(g, both) for a, b in zip(pa, pb))
+    assert not torch.equal(both[2][0], gd[0][0])
+    alone = stacked_mlp_init([2, 4, 3, 5, 1], [8])
+    assert torch.equal(both[3][0][1], alone[3][0][0])  # same draws as one MLP 2-4-3-5-1
+
+
+def _gan_like(seeds, names, steps=6, poison=None):
+    """Two alternating phases (a toy 'D' then 'G') next to their torch.optim reference."""
+    x = torch.linspace(-1, 1, 16)[:, None]
+    gens = member_generators(seeds)
+    g = stacked_mlp_init([1, 4, 1], gens)
+    d = stacked_mlp_init([1, 4, 1], gens)
+    act, state = MemberActivation(names), {}
+
+    def loss_d(step):
+        state["fake"] = stacked_mlp(g, x, act)[0]
+        real = stacked_mlp(d, 2 * x, act)[0]
+        per = ((real - 1) ** 2 + stacked_mlp(d, state["fake"].detach(), act)[0] ** 2).mean((1, 2))
+        if poison is not None and step >= 3:
+            per = per + torch.where(torch.arange(len(seeds)) == poison, math.nan, 0.0)
+        return per
+
+    def loss_g(step):
+        return ((stacked_mlp(d, state.pop("fake"), act)[0] - 1) ** 2).mean((1, 2))
+
+    flat = {f"{n}{i}": t for i, pair in enumerate(d) for n, t in zip("wb", pair)}
+    gflat = {f"{n}{i}": t for i, pair in enumerate(g) for n, t in zip("wb", pair)}
+    log = train_alternating([(flat, loss_d), (gflat, loss_g)], steps=steps, lr=1e-2,
+                            betas=(0.5, 0.999), eval_every=steps)
+    return [t.detach() for pair in g + d for t in pair], log
+
+
+def test_alternating_phases_follow_two_torch_adams():
+    stack, log = _gan_like([3, 5], ["relu", "tanh"])
+    x = torch.linspace(-1, 1, 16)[:, None]
+    gens = member_generators([5])
+    nets = [nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1)) for _ in range(2)]
+    with torch.no_grad():
+        for net in nets:  # G, then D, from member 1's generator
+            for lin in (net[0], net[2]):
+                w, b = stacked_linear(gens, *lin.weight.shape)
+                lin.weight.copy_(w[0])
+                lin.bias.copy_(b[0])
+    gnet, dnet = nets
+    opt_g, opt_d = (torch.optim.Adam(n.parameters(), lr=1e-2, betas=(0.5, 0.999)) for n in nets)
+    for _ in range(6):
+        fake = gnet(x)
+        opt_d.zero_grad()
+        ((dnet(2 * x) - 1) ** 2 + dnet(fake.detach()) ** 2).mean().backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        ((dnet(fake) - 1) ** 2).mean().backward()
+        opt_g.step()
+    assert_weights_close([t[1] for t in stack], [p.detach() for n in nets for p in n.parameters()],
+                         6)
+    assert not log.diverged.any()
+
+
+def test_alternating_phases_freeze_a_diverging_member_everywhere():
+    clean, _ = _gan_like([3, 5, 7], ["relu"] * 3)
+    poisoned, log = _gan_like([3, 5, 7], ["relu"] * 3, poison=2)
+    assert log.diverged_at.tolist() == [-1, -1, 3]
+    for a, b in zip(clean, poisoned):
+        torch.testing.assert_close(b[:2], a[:2])
+        assert not b[2].any()  # frozen members are zeroed in both phases' parameters
+    w, b = stacked_linear([0, 1], 2, 3)
+    with pytest.raises(InvalidInputError, match="disjoint"):
+        train_alternating([({"w": w}, None), ({"w": w, "b": b}, None)], steps=1, lr=1e-2,
+                          eval_every=1)
+
+
 
 def test_stacked_mlp_init_is_mlp_bit_for_bit():
     widths, seeds, inits = [3, 8, 8, 2], [4, 0, 9], ["he", "default", "xavier"]
@@ -134,10 +215,10 @@ def _conv_data(n=96, length=12, seed=0):
 def test_stacked_cnn_member_equals_a_torch_cnn_trained_alone():
     x, y = _conv_data()
     names, seeds, steps, batch, lr = ["relu", "tanh", "relu"], [3, 5, 7], 15, 16, 1e-2
-    params = {}
-    params["w0"], params["b0"] = stacked_conv(seeds, 4, 1, (3,), layer=0)
-    params["w1"], params["b1"] = stacked_conv(seeds, 4, 4, (3,), layer=1)
-    params["wo"], params["bo"] = stacked_linear(seeds, 3, 4 * 3, layer=2)
+    params, gens = {}, member_generators(seeds)
+    params["w0"], params["b0"] = stacked_conv(gens, 4, 1, (3,))
+    params["w1"], params["b1"] = stacked_conv(gens, 4, 4, (3,))
+    params["wo"], params["bo"] = stacked_linear(gens, 3, 4 * 3)
     start = {name: t[1].clone() for name, t in params.items()}  # member 1: tanh, seed 5
     act = MemberActivation(names)
     orders = member_orders(len(x), batch, steps, seeds)
@@ -173,10 +254,10 @@ def test_stacked_cnn_member_equals_a_torch_cnn_trained_alone():
 def _rnn(names, seeds, lrs, clips, x, y, steps=12, batch=16):
     """A stacked Elman RNN h_t = act(W_x x_t + W_h h_{t-1} + b), output W_o h_T + b_o, trained
     with per-member learning rates and gradient clipping; returns the trained parameters."""
-    params = {}
-    params["wx"], params["b"] = stacked_linear(seeds, 6, 1, layer=0)
-    params["wh"], _ = stacked_linear(seeds, 6, 6, layer=1)
-    params["wo"], params["bo"] = stacked_linear(seeds, 1, 6, layer=2)
+    params, gens = {}, member_generators(seeds)
+    params["wx"], params["b"] = stacked_linear(gens, 6, 1)
+    params["wh"], _ = stacked_linear(gens, 6, 6)
+    params["wo"], params["bo"] = stacked_linear(gens, 1, 6)
     act = MemberActivation(names)
     orders = member_orders(len(x), batch, steps, seeds)
 

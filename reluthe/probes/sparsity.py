@@ -47,6 +47,7 @@ from reluthe._untouched import untouched
 from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn
 from reluthe.probes.capture import capture_activations, check_model_batch
+from reluthe.train import stacked_affine
 
 __all__ = ["SparsityProfile", "sparsity_profile", "sparsity_stats", "stacked_forward",
            "stacked_sparsity"]
@@ -242,11 +243,10 @@ def stacked_forward(weights, x: torch.Tensor, activation: str = "relu",
     h = x.to(weights[0][0].dtype)
     with torch.no_grad():
         for w, b in weights[:-1]:
-            pre.append(torch.matmul(h, w.transpose(1, 2)) + b[:, None, :])
+            pre.append(stacked_affine(h, w, b))
             post.append(act(pre[-1]))
             h = post[-1]
-        w, b = weights[-1]
-        return torch.matmul(h, w.transpose(1, 2)) + b[:, None, :], pre, post
+        return stacked_affine(h, *weights[-1]), pre, post
 
 
 def stacked_sparsity(weights, x: torch.Tensor, activation: str = "relu",

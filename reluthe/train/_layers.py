@@ -4,8 +4,9 @@ K models of one shape are one model whose parameters carry a leading member dime
 linear layer is ``W`` (K, out, in) and ``b`` (K, out), applied with one batched matmul
 (:func:`stacked_affine`); a convolution is one grouped convolution (:func:`grouped_conv`);
 members may differ in their activation (:class:`MemberActivation`). Every stacked weight of the
-package is drawn by :func:`stacked_linear`, member k from its own generator, with the rules of
-:func:`reluthe.models.init_linear_`.
+package is drawn by :func:`stacked_linear` with the rules of :func:`reluthe.models.init_linear_`,
+member k from one generator seeded by its model seed (:func:`member_generators`) that draws its
+layers in the order of construction.
 """
 
 from __future__ import annotations
@@ -22,21 +23,27 @@ from reluthe.models import activation_fn, init_linear_
 Seed = int | torch.Generator
 
 
-def layer_seed(seed: int, layer: int) -> int:
-    """Generator seed of layer ``layer`` of the member with model seed ``seed``.
+def member_generators(seeds: Sequence[Seed]) -> list[torch.Generator]:
+    """One generator per member: ``torch.Generator().manual_seed(s)`` for an int ``s``, a
+    ``torch.Generator`` as it stands.
 
-    The rule of :func:`stacked_linear` for integer seeds: ``1000 * layer + seed``.
+    The one seeding rule of the stacked models: member k draws its whole model, layer after
+    layer in the order of construction, from one generator seeded by its model seed; passing
+    these generators to :func:`stacked_linear`, :func:`stacked_conv` or
+    :func:`stacked_mlp_init` in turn advances them.
 
     Examples
     --------
-    >>> layer_seed(3, 0), layer_seed(3, 2)
-    (3, 2003)
+    >>> g = member_generators([3, 3])
+    >>> torch.equal(torch.rand(2, generator=g[0]), torch.rand(2, generator=g[1]))
+    True
     """
-    return 1000 * layer + int(seed)
+    return [s if isinstance(s, torch.Generator) else torch.Generator().manual_seed(int(s))
+            for s in seeds]
 
 
 def stacked_linear(seeds: Sequence[Seed], fan_out: int, fan_in: int, *,
-                   init: str | Sequence[str] = "default", layer: int = 0,
+                   init: str | Sequence[str] = "default",
                    device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """Initial weights (K, out, in) and biases (K, out) of K stacked linear layers.
 
@@ -46,16 +53,14 @@ def stacked_linear(seeds: Sequence[Seed], fan_out: int, fan_in: int, *,
     Parameters
     ----------
     seeds : sequence of int or torch.Generator
-        Member k's randomness. An int ``s`` starts a fresh generator at
-        :func:`layer_seed` ``(s, layer)``. A ``torch.Generator`` is drawn from where it stands
-        (and advanced): one generator per member, passed to every layer in turn, draws each
-        member's whole model as :func:`reluthe.models.mlp` does (see :func:`stacked_mlp_init`).
+        Member k's randomness (:func:`member_generators`): an int ``s`` starts a fresh generator
+        at ``s`` (the first layer of a model with seed ``s``); a ``torch.Generator`` is drawn
+        from where it stands (and advanced), so one generator per member, passed to every layer
+        in turn, draws each member's whole model (as :func:`stacked_mlp_init` does).
     fan_out, fan_in : int
     init : str or sequence of str
         One of :data:`reluthe.models.INITS` for all members (``default``: torch's
         ``nn.Linear`` rule), or one per member.
-    layer : int
-        Separates the generators of the layers of one member (int seeds only).
     device : str or torch.device
 
     Returns
@@ -73,27 +78,26 @@ def stacked_linear(seeds: Sequence[Seed], fan_out: int, fan_in: int, *,
         raise InvalidInputError(f"The 'init' parameter of stacked_linear must be one init name or "
                                 f"one per member ({len(seeds)}). Got {init!r} instead.")
     w, b = torch.empty(len(seeds), fan_out, fan_in), torch.empty(len(seeds), fan_out)
-    for k, (s, name) in enumerate(zip(seeds, inits)):
-        gen = s if isinstance(s, torch.Generator) else torch.Generator().manual_seed(
-            layer_seed(s, layer))
+    for k, (gen, name) in enumerate(zip(member_generators(seeds), inits)):
         init_linear_(w[k], b[k], name, gen)
     return w.to(device), b.to(device)
 
 
-def stacked_mlp_init(widths: Sequence[int], seeds: Sequence[int], *,
+def stacked_mlp_init(widths: Sequence[int], seeds: Sequence[Seed], *,
                      init: str | Sequence[str] = "default",
                      device: str | torch.device = "cpu") -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Stacked (W, b) of every layer of ``mlp(widths, init=init[k], seed=seeds[k])``.
 
-    Member k draws its layers in order from ``torch.Generator().manual_seed(seeds[k])``, so its
-    weights equal those of :func:`reluthe.models.mlp` with that seed, bit for bit.
+    Member k draws its layers in order from one generator (:func:`member_generators`), so with
+    int seeds its weights equal those of :func:`reluthe.models.mlp` with that seed, bit for bit.
 
     Parameters
     ----------
     widths : sequence of int
         ``[input, hidden..., output]``.
-    seeds : sequence of int
-        One seed per member.
+    seeds : sequence of int or torch.Generator
+        One seed per member, or one generator per member to continue (e.g. a GAN's
+        discriminator drawn after its generator).
     init : str or sequence of str
         As in :func:`stacked_linear`.
     device : str or torch.device
@@ -109,13 +113,12 @@ def stacked_mlp_init(widths: Sequence[int], seeds: Sequence[int], *,
     >>> torch.equal(layers[1][0][1], mlp([3, 8, 2], init="he", seed=9)[2].weight)
     True
     """
-    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    gens = member_generators(seeds)
     return [stacked_linear(gens, b, a, init=init, device=device)
             for a, b in zip(widths[:-1], widths[1:])]
 
 
 def stacked_conv(seeds: Sequence[Seed], c_out: int, c_in: int, kernel: tuple[int, ...], *,
-                 layer: int = 0,
                  device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """Initial weights (K, c_out, c_in, *kernel) and biases (K, c_out) of K convolutions.
 
@@ -129,7 +132,6 @@ def stacked_conv(seeds: Sequence[Seed], c_out: int, c_in: int, kernel: tuple[int
     c_out, c_in : int
     kernel : tuple of int
         One entry per spatial dimension.
-    layer : int
     device : str or torch.device
 
     Examples
@@ -138,7 +140,7 @@ def stacked_conv(seeds: Sequence[Seed], c_out: int, c_in: int, kernel: tuple[int
     >>> w.shape, b.shape
     (torch.Size([2, 4, 2, 3]), torch.Size([2, 4]))
     """
-    w, b = stacked_linear(seeds, c_out, c_in * math.prod(kernel), layer=layer, device=device)
+    w, b = stacked_linear(seeds, c_out, c_in * math.prod(kernel), device=device)
     return w.view(len(seeds), c_out, c_in, *kernel), b
 
 

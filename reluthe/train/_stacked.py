@@ -1,7 +1,9 @@
 """Any stacked model trained as one: a per-member loss, one optimiser, diverged members frozen.
 
 The K members share one set of stacked parameters (leading dimension K), one forward pass
-(:mod:`reluthe.train._layers`) and one :class:`~reluthe.train._optim.StackedOptimizer`. The
+(:mod:`reluthe.train._layers`) and one :class:`~reluthe.train._optim.StackedOptimizer`
+(:func:`train_stacked`), or several parameter groups updated in alternation, each with its own
+optimiser state (:func:`train_alternating`, e.g. a GAN's discriminator and generator). The
 optimiser is elementwise and the loss is the sum of the members' losses, so every member follows
 the trajectory it would follow alone. A member whose loss turns non-finite, or that the caller's
 evaluation flags as diverged, is frozen at that step (its parameters and optimiser state zeroed,
@@ -11,7 +13,7 @@ its gradients masked) so that it cannot poison the others; its step of divergenc
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +25,7 @@ from reluthe.train._optim import StackedOptimizer
 
 @dataclass
 class StackLog:
-    """What :func:`train_stacked` recorded.
+    """What :func:`train_stacked` (or :func:`train_alternating`) recorded.
 
     Attributes
     ----------
@@ -65,28 +67,40 @@ def _leaves_on(params: dict[str, torch.Tensor], device: str) -> torch.device:
 
 
 class _Stack:
-    """The loop state of :func:`train_stacked`: parameters, optimiser, live members, log."""
+    """The loop state of :func:`train_alternating`: parameter groups (one optimiser each), live
+    members, log."""
 
-    def __init__(self, params: dict, lr, betas, clip, dev):
-        self.tensors = list(params.values())
+    def __init__(self, groups: list[list[torch.Tensor]], lr, betas, clip, dev):
+        self.groups = groups
+        self.tensors = [t for group in groups for t in group]
         self.k = self.tensors[0].shape[0]
-        self.opt = StackedOptimizer(self.tensors, "adam", lr, betas=betas)
+        self.opts = [StackedOptimizer(group, "adam", lr, betas=betas) for group in groups]
         self.alive = torch.ones(self.k, dtype=torch.bool, device=dev)
         self.clip = None if clip is None else torch.as_tensor(clip).to(dev)
         self.log = StackLog(diverged_at=np.full(self.k, -1, dtype=int))
+        self.unsettled = False
 
     def freeze(self, mask: torch.Tensor, step: int) -> None:
-        """Mark the live members of ``mask`` diverged at ``step``: zero their parameters and
-        optimiser state."""
+        """Mark the live members of ``mask`` diverged at ``step`` and zero their optimiser states
+        (in every group); :meth:`settle` zeroes their parameters."""
         mask = mask & self.alive
         if not bool(mask.any()):
             return
         self.alive.masked_fill_(mask, False)
         self.log.diverged_at[mask.cpu().numpy()] = step
-        with torch.no_grad():
-            for p in self.tensors:
-                p[mask] = 0.0
-        self.opt.zero_members(mask)
+        for opt in self.opts:
+            opt.zero_members(mask)
+        self.unsettled = True
+
+    def settle(self) -> None:
+        """Zero the parameters of members frozen since the last call. Called after a step's
+        last phase, not at the freeze: a later phase's graph (a GAN's fake batch) may still hold
+        the parameters; meanwhile zero gradients on zero optimiser state leave them in place."""
+        if self.unsettled:
+            with torch.no_grad():
+                for p in self.tensors:
+                    p[~self.alive] = 0.0
+            self.unsettled = False
 
     def record(self, step: int, evaluate: Callable[[int], dict] | None) -> None:
         """Run ``evaluate`` without gradients, freeze the members it flags, log the result."""
@@ -98,15 +112,18 @@ class _Stack:
         if "diverged" in out:
             self.freeze(torch.as_tensor(out["diverged"], dtype=torch.bool,
                                         device=self.alive.device), step)
+            self.settle()
         self.log.steps.append(step)
         self.log.evals.append(out)
 
-    def step(self, losses: torch.Tensor, step: int) -> None:
-        """One optimiser step on the live members' summed loss, clipped per member."""
+    def step(self, group: int, losses: torch.Tensor, step: int) -> None:
+        """One optimiser step of parameter group ``group`` on the live members' summed loss,
+        clipped per member."""
+        tensors = self.groups[group]
         bad = ~torch.isfinite(losses.detach())
         total = torch.where(self.alive & ~bad, losses, torch.zeros_like(losses)).sum()
-        grads = torch.autograd.grad(total, self.tensors)
-        with torch.no_grad():  # freeze after the gradient: the graph still holds the parameters
+        grads = torch.autograd.grad(total, tensors)
+        with torch.no_grad():
             sq = sum(g.pow(2).reshape(self.k, -1).sum(1) for g in grads)
             self.freeze(bad | ~torch.isfinite(sq), step)
             scale = self.alive.to(sq.dtype)
@@ -114,7 +131,19 @@ class _Stack:
                 scale = scale * torch.clamp(self.clip / (sq.sqrt() + 1e-12), max=1.0)
             for g in grads:
                 g.mul_(scale.view(self.k, *([1] * (g.dim() - 1)))).nan_to_num_(0.0, 0.0, 0.0)
-        self.opt.update(self.tensors, grads, step)
+        self.opts[group].update(tensors, grads, step)
+
+
+def _groups(phases, device: str) -> tuple[list[list[torch.Tensor]], torch.device]:
+    """The phases' parameter groups, checked: one member count K, no tensor in two phases."""
+    groups = [list(params.values()) for params, _ in phases]
+    tensors = [t for group in groups for t in group]
+    if (not tensors or not all(groups) or len({id(t) for t in tensors}) < len(tensors)
+            or len({t.shape[0] for t in tensors}) > 1):
+        raise InvalidInputError("The phases of train_alternating must be (params, loss) pairs "
+                                "with non-empty, disjoint parameter dicts whose tensors share "
+                                "the leading member dimension K.")
+    return groups, [_leaves_on(params, device) for params, _ in phases][0]
 
 
 def train_stacked(params: dict[str, torch.Tensor], member_loss: Callable[[int], torch.Tensor], *,
@@ -173,11 +202,67 @@ def train_stacked(params: dict[str, torch.Tensor], member_loss: Callable[[int], 
     >>> log.steps, bool((log.final("mse") < 1e-3).all()), log.diverged.tolist()
     ([0, 100, 200, 300], True, [False, False])
     """
-    stack = _Stack(params, lr, betas, clip, _leaves_on(params, device))
+    return train_alternating([(params, member_loss)], steps=steps, lr=lr, eval_every=eval_every,
+                             evaluate=evaluate, clip=clip, betas=betas, device=device)
+
+
+def train_alternating(phases: Sequence[tuple[dict[str, torch.Tensor],
+                                             Callable[[int], torch.Tensor]]], *,
+                      steps: int, lr, eval_every: int,
+                      evaluate: Callable[[int], dict] | None = None,
+                      clip: torch.Tensor | None = None,
+                      betas: tuple[float, float] = (0.9, 0.999),
+                      device: str = "cpu") -> StackLog:
+    """Train K stacked models whose steps alternate between parameter groups (e.g. a GAN's
+    discriminator and generator).
+
+    Every step runs the phases in order: phase ``(params, member_loss)`` computes
+    ``member_loss(step)`` with the parameters as the earlier phases of the step left them and
+    updates ``params`` only, with its own Adam state (as one ``torch.optim.Adam`` per group
+    would). A member that diverges in any phase is frozen in all of them. :func:`train_stacked`
+    is the case of one phase.
+
+    Parameters
+    ----------
+    phases : sequence of (dict of str to Tensor, callable)
+        Disjoint parameter groups (leading dimension K) and the (K,) losses that update them; a
+        later phase may read what an earlier one of the same step computed (closures).
+    steps, lr, eval_every, evaluate, betas, device :
+        As in :func:`train_stacked`.
+    clip : Tensor (K,), optional
+        Per-member maximum gradient norm, applied to each phase's gradient separately.
+
+    Returns
+    -------
+    StackLog
+
+    Raises
+    ------
+    InvalidInputError
+        A parameter not on ``device``, or phases that share a tensor or differ in K.
+
+    Examples
+    --------
+    Two members fit y = 2x + 1, the slope and the intercept updated in alternation:
+
+    >>> from reluthe.train import stacked_affine, stacked_linear
+    >>> x = torch.linspace(-1, 1, 16)[:, None]
+    >>> w, b = stacked_linear([0, 1], 1, 1)
+    >>> def loss(step):
+    ...     return ((stacked_affine(x, w, b) - 2 * x - 1) ** 2).mean((1, 2))
+    >>> log = train_alternating([({"w": w}, loss), ({"b": b}, loss)], steps=400, lr=0.05,
+    ...                         eval_every=200, evaluate=lambda step: {"mse": loss(step)})
+    >>> log.steps, bool((log.final("mse") < 1e-3).all())
+    ([0, 200, 400], True)
+    """
+    groups, dev = _groups(phases, device)
+    stack = _Stack(groups, lr, betas, clip, dev)
     stack.record(0, evaluate)
     start = time.perf_counter()
     for step in range(1, steps + 1):
-        stack.step(member_loss(step), step)
+        for group, (_, member_loss) in enumerate(phases):
+            stack.step(group, member_loss(step), step)
+        stack.settle()
         if step % eval_every == 0 or step == steps:
             stack.record(step, evaluate)
     stack.log.time_s = time.perf_counter() - start

@@ -35,7 +35,9 @@ from reluthe.train import (
     MemberActivation,
     from_grouped,
     grouped_conv,
+    member_generators,
     member_orders,
+    stacked_affine,
     stacked_conv,
     stacked_linear,
     to_grouped,
@@ -78,8 +80,7 @@ def _forward(params: dict, x: torch.Tensor, spec: dict, act: MemberActivation) -
     h = to_grouped(x)
     for i, (_, _, stride, pad) in enumerate(spec["convs"]):
         h = act(grouped_conv(h, params[f"w{i}"], params[f"b{i}"], stride, pad), dim=1)
-    feats = from_grouped(h, k)
-    return torch.baddbmm(params["out_b"][:, None, :], feats, params["out_w"].transpose(1, 2))
+    return stacked_affine(from_grouped(h, k), params["out_w"], params["out_b"])
 
 
 def _accuracy(params, x, y, spec, act, chunk=500) -> torch.Tensor:
@@ -93,14 +94,14 @@ def _accuracy(params, x, y, spec, act, chunk=500) -> torch.Tensor:
 
 
 def _stacked_params(spec: dict, member_seeds: list[int], device: str) -> dict:
-    params, c_in = {}, spec["shape"][0]
+    """Stacked CNN weights: member k draws its convolutions, then the output layer, from one
+    generator seeded by its model seed."""
+    gens, params, c_in = member_generators(member_seeds), {}, spec["shape"][0]
     for i, (c_out, ker, _, _) in enumerate(spec["convs"]):
         kernel = (ker,) * (len(spec["shape"]) - 1)
-        params[f"w{i}"], params[f"b{i}"] = stacked_conv(member_seeds, c_out, c_in, kernel,
-                                                        layer=i, device=device)
+        params[f"w{i}"], params[f"b{i}"] = stacked_conv(gens, c_out, c_in, kernel, device=device)
         c_in = c_out
-    params["out_w"], params["out_b"] = stacked_linear(member_seeds, 10, spec["flat"],
-                                                      layer=len(spec["convs"]), device=device)
+    params["out_w"], params["out_b"] = stacked_linear(gens, 10, spec["flat"], device=device)
     return params
 
 

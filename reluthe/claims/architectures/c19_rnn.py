@@ -44,8 +44,9 @@ from reluthe.probes.architectures import adding_problem, rnn_divergence
 from reluthe.stats import mean_ci
 from reluthe.train import (
     MemberActivation,
-    layer_seed,
+    member_generators,
     member_orders,
+    stacked_affine,
     stacked_linear,
     train_stacked,
 )
@@ -113,8 +114,7 @@ def _forward(params, x, act, track=False):
         h = act(torch.baddbmm(u_t, h, w_t))
         if track:
             hmax = torch.maximum(hmax, h.abs().amax((1, 2)).nan_to_num(math.inf))
-    out = torch.baddbmm(params["bo"][:, None, :], h, params["wo"].transpose(1, 2))
-    return out, hmax
+    return stacked_affine(h, params["wo"], params["bo"]), hmax
 
 
 def _losses(out, y, n_classes):
@@ -125,15 +125,19 @@ def _losses(out, y, n_classes):
 
 
 def _stacked_params(members: list[tuple], hid: int, d_in: int, d_out: int, device: str) -> dict:
-    """Stacked RNN weights; the recurrent matrix follows each member's init condition."""
-    member_seeds = [s for *_, s in members]
-    wx, b = stacked_linear(member_seeds, hid, d_in, layer=0, device=device)
+    """Stacked RNN weights; the recurrent matrix follows each member's init condition.
+
+    Member k draws input-to-hidden, recurrent and output layers in that order from one generator
+    seeded by its model seed; the Gaussian recurrent matrix is drawn under both conditions (and
+    replaced by the identity for an IRNN), so both conditions share input and output weights.
+    """
+    gens = member_generators([s for *_, s in members])
+    wx, b = stacked_linear(gens, hid, d_in, device=device)
     wh = torch.empty(len(members), hid, hid)
-    for j, (_, init, _, s) in enumerate(members):
-        gen = torch.Generator().manual_seed(layer_seed(s, 1))
-        wh[j] = (torch.eye(hid) if init == "identity"
-                 else torch.randn(hid, hid, generator=gen) / math.sqrt(hid))
-    wo, bo = stacked_linear(member_seeds, d_out, hid, layer=2, device=device)
+    for j, (_, init, _, _) in enumerate(members):
+        gaussian = torch.randn(hid, hid, generator=gens[j]) / math.sqrt(hid)
+        wh[j] = torch.eye(hid) if init == "identity" else gaussian
+    wo, bo = stacked_linear(gens, d_out, hid, device=device)
     return {"wx": wx, "wh": wh.to(device), "b": b.zero_(), "wo": wo, "bo": bo}
 
 

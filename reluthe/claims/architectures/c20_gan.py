@@ -5,8 +5,9 @@ Gaussians (radius 2, std 0.02; the data of ``reluthe.data.load("gaussian_mixture
 sampled afresh at every step): generator z ~ N(0, I_8) → 32 → 32 → 2 and discriminator
 2 → 32 → 32 → 1, both with the activation under test (relu, leaky_relu with slope 0.2 as in
 DCGAN's discriminator, tanh) in their hidden layers. Non-saturating GAN loss (Goodfellow et al.
-2014), Adam (lr 1e-3, betas 0.5/0.999), batch 128, one discriminator step per generator step.
-All activations × seeds train as one stacked model; arms with the same seed share initial
+2014), Adam (lr 1e-3, betas 0.5/0.999), batch 128, one discriminator step per generator step
+(:func:`reluthe.train.train_alternating`, members that diverge are frozen). All activations ×
+seeds train as one stacked model; arms with the same seed share initial
 weights (model stream), real samples (data stream), training latents (noise stream) and
 evaluation latents (probe stream), so they are paired by seed.
 
@@ -19,7 +20,6 @@ least 1/32 of all samples within 3σ: a quarter of the fair share). Stability: r
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,13 @@ from reluthe.claims._records import column
 from reluthe.claims.architectures._paired import paired_diff
 from reluthe.claims.architectures._plot import ci_bars, new_figure, save
 from reluthe.probes.architectures import mode_coverage, ring_centers
-from reluthe.train import MemberActivation, stacked_linear
+from reluthe.train import (
+    MemberActivation,
+    member_generators,
+    stacked_mlp,
+    stacked_mlp_init,
+    train_alternating,
+)
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh")
 ACT_PARAMS = {"leaky_relu": {"alpha": 0.2}}
@@ -60,25 +66,9 @@ RULE = (
 )
 
 
-def _mlp(params, prefix, h, act, n_layers=3):
-    for i in range(n_layers):
-        h = torch.baddbmm(params[f"{prefix}b{i}"][:, None, :], h,
-                          params[f"{prefix}w{i}"].transpose(1, 2))
-        if i < n_layers - 1:
-            h = act(h)
-    return h
-
-
-def _init(seeds, prefix, dims, first_layer, device):
-    params = {}
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-        params[f"{prefix}w{i}"], params[f"{prefix}b{i}"] = stacked_linear(
-            seeds, b, a, layer=first_layer + i, device=device)
-    return params
-
-
-def _draws(seeds: list[int]) -> list[torch.Generator]:
-    return [torch.Generator().manual_seed(int(s)) for s in seeds]
+def _params(layers) -> dict:
+    """Stacked layers [(W, b), ...] as the trainer's parameter dict (the same tensors)."""
+    return {f"{n}{i}": t for i, pair in enumerate(layers) for n, t in zip("wb", pair)}
 
 
 def _real(gens, batch):
@@ -101,65 +91,75 @@ def _bce(logits, target: float):
                                               reduction="none").mean((1, 2))
 
 
-def _adam(params: dict):
-    for p in params.values():
-        p.requires_grad_(True)
-    return torch.optim.Adam(list(params.values()), lr=LR, betas=BETAS)
+def _rows(seeds, members, draw_seeds, log, cov, samples) -> list[dict]:
+    """A row per (activation, seed): final coverage, its history, divergence, shown samples."""
+    shown = np.round(samples[:, :N_SHOWN].numpy().astype(float), 4)
+    return [{"seed": seeds[j], "activation": a,
+             **{f"{k}_seed": draw_seeds[k][j] for k in ("data", "noise", "probe")},
+             "modes_covered": cov[i].modes_covered,
+             "high_quality": cov[i].high_quality,
+             "finite": cov[i].finite and not log.diverged[i],
+             "diverged": bool(log.diverged[i]), "diverged_at": int(log.diverged_at[i]),
+             "mode_counts": list(cov[i].counts),
+             "history_modes": [int(e["modes"][i]) for e in log.evals],
+             "history_hq": [float(e["hq"][i]) for e in log.evals],
+             "samples": shown[i].tolist()}
+            for i, (a, j) in enumerate(members)]
 
 
 @single_threaded
 def train_gans(seeds: list[int], steps: int, draw_seeds: dict, device: str = "cpu") -> dict:
     """Train one GAN per (activation, seed) as a stacked model.
 
+    Each step is a discriminator phase then a generator phase of
+    :func:`reluthe.train.train_alternating` (one Adam state each, as two ``torch.optim.Adam``);
+    the generator phase reuses the step's fake batch. A member whose loss or gradients turn
+    non-finite, or whose evaluation samples do, is frozen (``diverged``, ``finite`` False).
     ``draw_seeds`` holds, per model seed, the seeds of its real samples (``"data"``), training
     latents (``"noise"``) and evaluation latents (``"probe"``). Returns ``{"rows": [...],
     "run": {...}}``: a row per (activation, seed) and what was run.
     """
     members = [(a, j) for a in ACTIVATIONS for j in range(len(seeds))]
     act = MemberActivation([a for a, _ in members], ACT_PARAMS)
-    member_seeds = [seeds[j] for _, j in members]
-    gp = _init(member_seeds, "g", (Z_DIM, HIDDEN, HIDDEN, 2), 0, device)
-    dp = _init(member_seeds, "d", (2, HIDDEN, HIDDEN, 1), 10, device)
-    opt_g, opt_d = _adam(gp), _adam(dp)
-    data_gens, noise_gens = _draws(draw_seeds["data"]), _draws(draw_seeds["noise"])
+    gens = member_generators([seeds[j] for _, j in members])  # G's layers, then D's
+    g_layers = stacked_mlp_init((Z_DIM, HIDDEN, HIDDEN, 2), gens, device=device)
+    d_layers = stacked_mlp_init((2, HIDDEN, HIDDEN, 1), gens, device=device)
+    data_gens, noise_gens = (member_generators(draw_seeds[k]) for k in ("data", "noise"))
     pick = torch.tensor([j for _, j in members])  # member -> its seed's data and noise
-    eval_z = _latents(_draws(draw_seeds["probe"]), N_EVAL)[pick].to(device)
+    eval_z = _latents(member_generators(draw_seeds["probe"]), N_EVAL)[pick].to(device)
+    fake = {}
+
+    def generate(z):
+        return stacked_mlp(g_layers, z, act)[0]
+
+    def discriminate(x):
+        return stacked_mlp(d_layers, x, act)[0]
+
+    def loss_d(step):
+        real = _real(data_gens, BATCH)[pick].to(device)
+        fake["x"] = generate(_latents(noise_gens, BATCH)[pick].to(device))
+        return _bce(discriminate(real), 1.0) + _bce(discriminate(fake["x"].detach()), 0.0)
+
+    def loss_g(step):
+        return _bce(discriminate(fake.pop("x")), 1.0)
 
     def coverage():
         with torch.no_grad():
-            samples = _mlp(gp, "g", eval_z, act).cpu()
+            samples = generate(eval_z).cpu()
         centers = ring_centers(K_MODES, RADIUS)
         return [mode_coverage(s, centers, STD, n_sigma=N_SIGMA) for s in samples], samples
 
-    history, eval_every = [], max(1, steps // 5)
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        real = _real(data_gens, BATCH)[pick].to(device)
-        fake = _mlp(gp, "g", _latents(noise_gens, BATCH)[pick].to(device), act)
-        loss_d = _bce(_mlp(dp, "d", real, act), 1.0) + _bce(_mlp(dp, "d", fake.detach(), act), 0.0)
-        opt_d.zero_grad()
-        loss_d.sum().backward()
-        opt_d.step()
-        loss_g = _bce(_mlp(dp, "d", fake, act), 1.0)
-        opt_g.zero_grad()
-        loss_g.sum().backward()
-        opt_g.step()
-        if step % eval_every == 0 or step == steps:
-            history.append((step, coverage()[0]))
-    elapsed = time.perf_counter() - start
+    def evaluate(step):
+        cov = coverage()[0]
+        return {"modes": [c.modes_covered for c in cov], "hq": [c.high_quality for c in cov],
+                "diverged": [not c.finite for c in cov]}
+
+    log = train_alternating([(_params(d_layers), loss_d), (_params(g_layers), loss_g)],
+                            steps=steps, lr=LR, betas=BETAS,
+                            eval_every=max(1, steps // 5), evaluate=evaluate, device=device)
     cov, samples = coverage()
-    shown = np.round(samples[:, :N_SHOWN].numpy().astype(float), 4)
-    rows = [{"seed": seeds[j], "activation": a,
-             **{f"{k}_seed": draw_seeds[k][j] for k in ("data", "noise", "probe")},
-             "modes_covered": cov[i].modes_covered,
-             "high_quality": cov[i].high_quality, "finite": cov[i].finite,
-             "mode_counts": list(cov[i].counts),
-             "history_modes": [h[i].modes_covered for _, h in history],
-             "history_hq": [h[i].high_quality for _, h in history],
-             "samples": shown[i].tolist()}
-            for i, (a, j) in enumerate(members)]
-    return {"rows": rows, "run": {"history_steps": [s for s, _ in history],
-                                  "stack_time_s": elapsed}}
+    return {"rows": _rows(seeds, members, draw_seeds, log, cov, samples),
+            "run": {"history_steps": log.steps, "stack_time_s": log.time_s}}
 
 
 def measure(ctx: Context) -> dict:

@@ -19,7 +19,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from reluthe import data
 from reluthe._threads import single_threaded
@@ -33,7 +32,8 @@ from reluthe.stats import mean_ci
 from reluthe.train import (
     MemberActivation,
     member_orders,
-    stacked_linear,
+    stacked_mlp,
+    stacked_mlp_init,
     train_stacked,
 )
 
@@ -61,13 +61,11 @@ RULE = (
 
 
 def _forward(params, x, act):
-    """x: (K, B, D) per-member inputs or shared (B, D) -> reconstructions (K, B, D)."""
-    h = x if x.dim() == 3 else x.expand(params["w0"].shape[0], *x.shape)
-    for i in range(4):
-        h = torch.baddbmm(params[f"b{i}"][:, None, :], h, params[f"w{i}"].transpose(1, 2))
-        if i in (0, 2):
-            h = act(h)
-    return h
+    """x: (K, B, D) per-member inputs or shared (B, D) -> reconstructions (K, B, D): encoder
+    D → 64 → 8 and decoder 8 → 64 → D, two stacked MLPs (act after the 64-unit layers)."""
+    layers = [(params[f"w{i}"], params[f"b{i}"]) for i in range(4)]
+    code, _ = stacked_mlp(layers[:2], x, act)
+    return stacked_mlp(layers[2:], code, act)[0]
 
 
 @single_threaded
@@ -84,10 +82,8 @@ def train_autoencoders(name: str, seeds: list[int], steps: int, n_train: int | N
     d = xtr.shape[1]
     members = [(a, s) for a in ACTIVATIONS for s in seeds]
     dims = (d, HIDDEN, CODE, HIDDEN, d)
-    params = {}
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-        params[f"w{i}"], params[f"b{i}"] = stacked_linear([s for _, s in members], b, a,
-                                                          layer=i, device=device)
+    layers = stacked_mlp_init(dims, [s for _, s in members], device=device)
+    params = {f"{n}{i}": t for i, pair in enumerate(layers) for n, t in zip("wb", pair)}
     act = MemberActivation([a for a, _ in members])
     orders = member_orders(len(xtr), BATCH, steps, [s for _, s in members], device=device)
     xtr_dev, xte_dev = xtr.to(device), xte.to(device)

@@ -10,7 +10,14 @@ from reluthe.claims._base import Outcome, Verdict
 from reluthe.claims._protocol import proportion_est
 from reluthe.claims._records import select
 from reluthe.claims.sparsity._protocol import MIN_SEEDS
-from reluthe.stats import Estimate, compare, mean_ci, paired_diff_ci, spearman_ci
+from reluthe.stats import (
+    Estimate,
+    compare,
+    mean_ci,
+    paired_diff_ci,
+    spearman_ci,
+    spearman_cluster_ci,
+)
 
 __all__ = ["est", "acc_est", "paired", "rho", "fmt_est", "pp", "too_few", "inconclusive",
            "seed_count", "floats", "classify", "cells"]
@@ -45,14 +52,23 @@ def paired(a, b) -> Estimate:
     return paired_diff_ci(floats(a), floats(b))
 
 
-def rho(x, y, seed: int) -> Estimate:
+def rho(x, y, seed: int, clusters=None) -> Estimate:
     """Spearman correlation with a bootstrap interval seeded by ``seed`` (rows with NaN dropped).
 
     ``seed`` is the claim's bootstrap seed, stored in its design (``design["bootstrap_seed"]``).
+    With ``clusters`` (one label per row: the model seed of each net) whole clusters are
+    resampled (:func:`reluthe.stats.spearman_cluster_ci`, BCa; ``n`` is the number of clusters),
+    as the nets of one seed share its initial weights and batches; without, rows are resampled
+    as independent pairs (:func:`reluthe.stats.spearman_ci`).
     """
     a, b = np.asarray(floats(x)), np.asarray(floats(y))
     ok = np.isfinite(a) & np.isfinite(b)
-    return spearman_ci(a[ok], b[ok], seed=seed)
+    if clusters is None:
+        return spearman_ci(a[ok], b[ok], seed=seed)
+    labels = np.asarray(list(clusters))
+    if labels.shape != a.shape:
+        raise ValueError(f"rho: {labels.size} cluster labels for {a.size} rows")
+    return spearman_cluster_ci(a[ok], b[ok], labels[ok], seed=seed)
 
 
 def classify(e: Estimate, margin: float) -> str:

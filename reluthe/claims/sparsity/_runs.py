@@ -21,8 +21,8 @@ import torch
 from reluthe import data
 from reluthe.claims._base import Context, Settings
 from reluthe.claims.sparsity._protocol import protocol
-from reluthe.models import mlp
-from reluthe.train import Recipe, TrainResult, train_mlps
+from reluthe.models import activation_fn
+from reluthe.train import Recipe, TrainResult, stacked_mlp_init, train_mlps
 
 __all__ = ["model_seeds", "data_seed", "bootstrap_seed", "base_design", "load", "dataset",
            "grid", "member_slice", "init_weights", "interventions", "leaky", "shuffle_seed",
@@ -98,22 +98,16 @@ def member_slice(quick: bool, dataset_name: str, recipe: str) -> slice:
 def init_weights(widths, activation: str, seeds, bias_shifts=None,
                  activation_params: dict | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Stacked initial weights of ``mlp(widths, activation, seed=s)`` for each seed (as
-    :func:`reluthe.train.train_mlps` starts them), with ``bias_shifts[k]`` added to the hidden
-    biases of member ``k``."""
-    nets = [mlp(list(widths), activation, seed=s, activation_params=activation_params)
-            for s in seeds]
-    shifts = torch.zeros(len(nets)) if bias_shifts is None else torch.as_tensor(
-        bias_shifts, dtype=torch.float32)
-    out = []
-    n_layers = len(widths) - 1
-    for i in range(n_layers):
-        lins = [[m for m in net if isinstance(m, torch.nn.Linear)][i] for net in nets]
-        w = torch.stack([lin.weight.detach() for lin in lins]).clone()
-        b = torch.stack([lin.bias.detach() for lin in lins]).clone()
-        if i < n_layers - 1:
+    :func:`reluthe.train.train_mlps` starts them: :func:`reluthe.train.stacked_mlp_init`), with
+    ``bias_shifts[k]`` added to the hidden biases of member ``k``. ``activation`` and
+    ``activation_params`` are validated; the initial weights do not depend on them."""
+    activation_fn(activation, **(activation_params or {}))
+    layers = stacked_mlp_init(list(widths), seeds)
+    if bias_shifts is not None:
+        shifts = torch.as_tensor(bias_shifts, dtype=torch.float32)
+        for _, b in layers[:-1]:
             b += shifts[:, None]
-        out.append((w, b))
-    return out
+    return layers
 
 
 def interventions_recipes(quick: bool) -> list[tuple[str, float, Recipe]]:

@@ -55,10 +55,12 @@ from reluthe.stats import diff_ci
 NULL, MARGIN = 0.3, 0.01
 RULE = (
     f"Statistic per intervention (L1 activity sweep, bias-shift sweep, leaky-slope sweep; ReLU "
-    f"family held fixed, mnist1d, >= {MIN_SEEDS} seeds per value): Spearman correlation between "
-    f"a net's sparsity (exact-zero fraction of hidden units on test inputs, mean over layers; "
-    f"for the leaky sweep -alpha) and its test accuracy, over all nets of the sweep, with a "
-    f"seeded bootstrap 95 % interval: 'positive' if the interval is above 0, 'negative' if below, "
+    f"family held fixed, mnist1d, >= {MIN_SEEDS} seeds per value): Spearman ρ over cells with a "
+    f"cluster bootstrap by seed (BCa) between a net's sparsity (exact-zero fraction of hidden "
+    f"units on test inputs, mean over layers; for the leaky sweep -alpha) and its test accuracy, "
+    f"over all nets (cells) of the sweep; the seeded 95 % interval resamples whole model seeds, "
+    f"as the nets of one seed share its initial weights and batches: 'positive' if the "
+    f"interval is above 0, 'negative' if below, "
     f"'null' if inside ±{NULL}, else 'unclear'. Controls: nets trained on shuffled labels "
     f"(Welch difference of sparsity vs the true-label baseline) and relu vs leaky_relu and elu "
     f"(paired test-accuracy difference, margin {MARGIN:.0%}, both datasets and recipes). "
@@ -157,14 +159,16 @@ def _groups(raw, part: str, by: tuple[str, ...]) -> list[dict]:
 
 def _sweep_stats(rows: list[dict], lk: list[dict], seed: int) -> dict:
     base = [r for r in rows if r["kind"] == "none"]
-    sweeps = {
-        "l1": _sweep(base + [r for r in rows if r["kind"] == "l1"], "sparsity"),
-        "bias_shift": _sweep(base + [r for r in rows if r["kind"] == "bias_shift"], "sparsity"),
-        "leaky_slope": _sweep(lk, lambda r: -r["alpha"]),
+    groups = {
+        "l1": (base + [r for r in rows if r["kind"] == "l1"], "sparsity"),
+        "bias_shift": (base + [r for r in rows if r["kind"] == "bias_shift"], "sparsity"),
+        "leaky_slope": (lk, lambda r: -r["alpha"]),
     }
     stats = {}
-    for name, (x, acc, gap) in sweeps.items():
-        e_acc, e_gap = rho(x, acc, seed), rho(x, gap, seed)
+    for name, (nets, x_key) in groups.items():
+        x, acc, gap = _sweep(nets, x_key)
+        seeds = [s for c in nets for s in c["seed"]]  # the cluster of each net: its model seed
+        e_acc, e_gap = rho(x, acc, seed, clusters=seeds), rho(x, gap, seed, clusters=seeds)
         stats[name] = {"rho_acc": e_acc.to_dict(), "rho_gap": e_gap.to_dict(),
                        "class": _classify_rho(e_acc), "n": int(len(x)),
                        "sparsity_range": [float(np.nanmin(x)), float(np.nanmax(x))]}

@@ -42,8 +42,10 @@ from reluthe.probes.sparsity import stacked_forward
 
 MARGIN = 0.01
 RULE = (
-    f"Statistic A: Spearman correlation (seeded bootstrap 95 % interval) between the exact-zero "
-    f"fraction of the last hidden layer (test inputs) and the test accuracy of a linear probe "
+    f"Statistic A: Spearman ρ over cells with a cluster bootstrap by seed (BCa; the seeded 95 % "
+    f"interval resamples whole model seeds, as the nets of one seed share its initial weights "
+    f"and batches) between the exact-zero fraction of the last hidden layer (test inputs) and "
+    f"the test accuracy of a linear probe "
     f"(closed-form ridge classifier, alpha = 1, fitted on training features) on that layer, "
     f"across ReLU nets on mnist1d whose sparsity was changed with the activation held fixed (L1 "
     f"activity penalty and bias-shift sweeps, >= {MIN_SEEDS} seeds each). Statistic B: paired "
@@ -163,7 +165,8 @@ def decide(measured: dict) -> Outcome:
     if few is not None:
         return inconclusive(f"only {few} seed(s) per cell; the rule needs >= {MIN_SEEDS}")
     zero = _last([r["zero_test"] for r in iv])
-    a = rho(zero, _last([r["probe_test"] for r in iv]), measured["design"]["bootstrap_seed"])
+    a = rho(zero, _last([r["probe_test"] for r in iv]), measured["design"]["bootstrap_seed"],
+            clusters=[r["seed"] for r in iv])  # the nets of one model seed form a cluster
     a_cls = "positive" if a.excludes(0) and a.low > 0 else (
         "negative" if a.excludes(0) else "unclear")
     comps = [c for recipe, acts in _mnist_settings(raw).items() if "relu" in acts
