@@ -1,11 +1,12 @@
 """Input validation shared by every module: one wording for every message.
 
 Messages follow "The 'x' parameter of f must be …. Got … instead." so that a user sees at once
-which argument was wrong and what is accepted. Nothing here imports torch.
+which argument was wrong and what is accepted. Nothing here imports torch at import time.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
@@ -91,3 +92,166 @@ def check_finite_array(array, *, param: str, func: str, ndim: int | None = None,
             f"Got {bad} NaN/inf value(s) in an array of shape {out.shape}."
         )
     return out
+
+
+def check_real(value, *, param: str, func: str, low: float | None = None,
+               high: float | None = None, low_open: bool = False, high_open: bool = False,
+               accepted: str | None = None) -> float:
+    """Return ``value`` as a float if it is a finite real number (not a bool) in the interval.
+
+    ``low``/``high`` bound it (``None``: unbounded), open with ``low_open``/``high_open``;
+    ``accepted`` overrides the description of what is accepted in the message.
+
+    Examples
+    --------
+    >>> check_real(0.5, param="p", func="f", low=0, high=1, high_open=True)
+    0.5
+    >>> check_real("0.5", param="p", func="f", low=0, high=1, high_open=True)
+    Traceback (most recent call last):
+    ...
+    reluthe.errors.InvalidInputError: The 'p' parameter of f must be a finite number in [0, 1)...
+    """
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    ok = ok and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        if accepted is None:
+            if low is not None and high is not None:
+                accepted = (f"a finite number in {'(' if low_open else '['}{low:g}, "
+                            f"{high:g}{')' if high_open else ']'}")
+            elif low is not None:
+                accepted = f"a finite number {'>' if low_open else '>='} {low:g}"
+            elif high is not None:
+                accepted = f"a finite number {'<' if high_open else '<='} {high:g}"
+            else:
+                accepted = "a finite number"
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be {accepted}. "
+                                f"Got {_fmt(value)} instead.")
+    return float(value)
+
+
+def check_bool(value, *, param: str, func: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (a numpy bool too); reject 0/1, strings."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be True or False. "
+                                f"Got {_fmt(value)} instead.")
+    return bool(value)
+
+
+def check_callable(value, *, param: str, func: str, optional: bool = False):
+    """Return ``value`` if it is callable (or ``None`` with ``optional``)."""
+    if (value is None and optional) or callable(value):
+        return value
+    accepted = "a callable or None" if optional else "a callable"
+    raise InvalidInputError(f"The {param!r} parameter of {func} must be {accepted}. "
+                            f"Got {_fmt(value)} instead.")
+
+
+def check_optional_dict(value, *, param: str, func: str) -> dict:
+    """Return ``dict(value)`` for a dict with string keys, ``{}`` for ``None``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be a dict of parameter "
+                                f"names to values, or None. Got {_fmt(value)} instead.")
+    return dict(value)
+
+
+def check_int_sequence(value, *, param: str, func: str, minimum: int = 1,
+                       min_len: int = 2) -> tuple[int, ...]:
+    """Return ``value`` as a tuple of Python ints: a list, tuple, range or 1-D integer numpy
+    array of at least ``min_len`` integers >= ``minimum``.
+
+    Rejects strings, sets, scalars, nested sequences, bools, complex numbers and every float,
+    integral ones too (``4.0``: the message says "integers, not 4.0"), so nothing is truncated.
+
+    Examples
+    --------
+    >>> check_int_sequence([2, 4, 2], param="widths", func="f")
+    (2, 4, 2)
+    >>> check_int_sequence([2, 4.7, 2], param="widths", func="f")
+    Traceback (most recent call last):
+    ...
+    reluthe.errors.InvalidInputError: The 'widths' parameter of f must be a list or tuple ...
+    >>> check_int_sequence([2, 4.0, 2], param="widths", func="f")
+    Traceback (most recent call last):
+    ...
+    reluthe.errors.InvalidInputError: ...: widths[1] is 4.0; integers, not 4.0 (write 4).
+    """
+    accepted = f"a list or tuple of at least {min_len} integers >= {minimum}"
+
+    def fail(detail: str = ""):
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be {accepted}. "
+                                f"Got {_fmt(value)} instead{detail}.")
+
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1 or not np.issubdtype(value.dtype, np.integer):
+            fail(f" (an array of dtype {value.dtype} and shape {value.shape})")
+        items = value.tolist()
+    elif isinstance(value, (list, tuple, range)):
+        items = list(value)
+    else:
+        fail(f" (a {type(value).__name__})" if not isinstance(value, str) else "")
+    if len(items) < min_len:
+        fail()
+    for i, item in enumerate(items):
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Integral):
+            if isinstance(item, numbers.Real) and not isinstance(item, (bool, np.bool_)) \
+                    and math.isfinite(item) and float(item).is_integer():
+                fail(f": {param}[{i}] is {item!r}; integers, not {float(item)!r} "
+                     f"(write {int(item)})")
+            fail(f": {param}[{i}] is {_fmt(item)}")
+        if item < minimum:
+            fail(f": {param}[{i}] is {int(item)}")
+    return tuple(int(item) for item in items)
+
+
+_DEVICES_ACCEPTED = "'cpu', 'cuda' or 'cuda:N' (or a torch.device of those)"
+
+
+def check_device(device, *, param: str = "device", func: str):
+    """Return ``device`` as a ``torch.device`` if it is the CPU or a visible CUDA device.
+
+    Accepts ``"cpu"``, ``"cuda"``, ``"cuda:N"`` and ``torch.device`` objects of those; rejects
+    other strings (misspellings, ``"meta"``, ``"mps"``), non-strings, and CUDA devices when
+    ``torch.cuda.is_available()`` is False or ``N`` is not a visible device.
+
+    Examples
+    --------
+    >>> check_device("cpu", func="f")
+    device(type='cpu')
+    >>> check_device("cdua", func="f")
+    Traceback (most recent call last):
+    ...
+    reluthe.errors.InvalidInputError: The 'device' parameter of f must be 'cpu', 'cuda' or ...
+    """
+    import torch
+
+    def fail(detail: str = ""):
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be {_DEVICES_ACCEPTED}. "
+                                f"Got {_fmt(device)} instead{detail}.")
+
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, str):
+        text = device.strip().lower()
+        head, _, index = text.partition(":")
+        if head not in ("cpu", "cuda") or (index and not index.isdigit()) \
+                or (head == "cpu" and index not in ("", "0")):
+            fail()
+        dev = torch.device(text)
+    else:
+        fail()
+    if dev.type == "cpu":
+        return torch.device("cpu")
+    if dev.type != "cuda":
+        fail()
+    if not torch.cuda.is_available():
+        fail(", but no GPU is visible (torch.cuda.is_available() is False); use 'cpu'")
+    count = torch.cuda.device_count()
+    if dev.index is not None and dev.index >= count:
+        fail(f", but only {count} GPU(s) are visible (cuda:0 to cuda:{count - 1})")
+    return dev

@@ -14,14 +14,23 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from reluthe import activations as table
-from reluthe._validate import check_choice, check_positive_int, check_seed
+from reluthe._validate import (
+    check_bool,
+    check_choice,
+    check_int_sequence,
+    check_optional_dict,
+    check_positive_float,
+    check_seed,
+)
 from reluthe.errors import InvalidInputError
 
 __all__ = ["ACTIVATIONS", "INITS", "activation_module", "activation_fn", "mlp", "init_linear_"]
@@ -36,7 +45,8 @@ INITS: tuple[str, ...] = ("default", "he", "xavier", "lecun", "small_normal")
 
 
 def _check_value(key: str, value, row: table.ActivationSpec):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+          and math.isfinite(value))
     if not ok:
         raise InvalidInputError(f"Parameter {key!r} of activation {row.name!r} must be a finite "
                                 f"number. Got {value!r} instead.")
@@ -62,6 +72,12 @@ def _resolve_activation(name: str, params: dict) -> tuple[table.ActivationSpec, 
         raise InvalidInputError(f"Parameters of activation {row.name!r} must satisfy min_val < "
                                 f"max_val. Got {merged} instead.")
     return row, {known[k].torch: v for k, v in merged.items()} | dict(row.torch_options)
+
+
+def _describe(t) -> str:
+    if isinstance(t, torch.Tensor):
+        return f"a {t.dtype} tensor of shape {tuple(t.shape)}"
+    return type(t).__name__
 
 
 def activation_module(name: str, **params) -> nn.Module:
@@ -99,6 +115,22 @@ def init_linear_(weight: torch.Tensor, bias: torch.Tensor | None, init: str,
     ``lecun`` N(0, 1/fan_in); ``small_normal`` N(0, std²). All but ``default`` zero the bias.
     Leading dimensions are independent models (stacked weights).
     """
+    func = "init_linear_"
+    if not isinstance(weight, torch.Tensor) or not weight.dtype.is_floating_point \
+            or weight.dim() < 2:
+        raise InvalidInputError(f"The 'weight' parameter of {func} must be a floating-point "
+                                f"torch.Tensor of shape (..., fan_out, fan_in). Got "
+                                f"{_describe(weight)} instead.")
+    if bias is not None and (not isinstance(bias, torch.Tensor)
+                             or not bias.dtype.is_floating_point
+                             or bias.shape != weight.shape[:-1]):
+        raise InvalidInputError(f"The 'bias' parameter of {func} must be None or a floating-point "
+                                f"torch.Tensor of shape {tuple(weight.shape[:-1])}. Got "
+                                f"{_describe(bias)} instead.")
+    if not isinstance(generator, torch.Generator):
+        raise InvalidInputError(f"The 'generator' parameter of {func} must be a torch.Generator. "
+                                f"Got {type(generator).__name__} instead.")
+    std = check_positive_float(std, param="std", func=func)
     init = _INIT_ALIASES.get(init, init) if isinstance(init, str) else init
     check_choice(init, INITS, param="init", func="reluthe.models")
     fan_out, fan_in = weight.shape[-2], weight.shape[-1]
@@ -124,7 +156,8 @@ def mlp(widths: Sequence[int], activation: str = "relu", init: str = "default", 
     Parameters
     ----------
     widths : sequence of int
-        ``[input, hidden_1, …, output]``, at least two entries.
+        ``[input, hidden_1, …, output]``, at least two entries: a list, tuple or integer array
+        of ints (floats such as ``4.0``, strings, bools and nested sequences are refused).
     activation : str
         A name from ``ACTIVATIONS`` (aliases: swish, linear).
     init : str
@@ -144,12 +177,12 @@ def mlp(widths: Sequence[int], activation: str = "relu", init: str = "default", 
     >>> sum(p.numel() for p in net.parameters())
     8874
     """
-    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 2:
-        raise InvalidInputError(f"The 'widths' parameter of mlp must be a sequence of at least two "
-                                f"positive integers. Got {widths!r} instead.")
-    widths = [check_positive_int(w, param="widths", func="mlp") for w in widths]
+    widths = list(check_int_sequence(widths, param="widths", func="mlp"))
     seed = check_seed(seed, func="mlp")
-    params = activation_params or {}
+    bias = check_bool(bias, param="bias", func="mlp")
+    params = check_optional_dict(activation_params, param="activation_params", func="mlp")
+    if output_activation is not None:
+        table.spec(output_activation, param="output_activation", func="mlp")
     activation_module(activation, **params)  # validate before building
     gen = torch.Generator().manual_seed(seed)
     layers: list[nn.Module] = []

@@ -26,10 +26,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from reluthe._validate import check_choice, check_positive_float
+from reluthe._validate import check_choice, check_device, check_int_sequence, check_positive_float
 from reluthe.data import Dataset
 from reluthe.errors import InvalidInputError
 from reluthe.train import Checkpoint, Recipe, TrainResult, train_mlps
+from reluthe.train._data import check_dataset
+from reluthe.train._mlp import check_seeds
 
 __all__ = ["LRSelection", "select_lr"]
 
@@ -130,9 +132,10 @@ def select_lr(dataset: Dataset, widths: Sequence[int], *, lrs: Sequence[float],
     Raises
     ------
     InvalidInputError
-        The dataset has no validation split, ``lrs`` is empty, repeats a value or holds a
-        non-positive one, ``recipe`` is not a Recipe, ``init`` is not one name, or ``metric`` is
-        unknown (or ``"val_acc"`` on a regression task).
+        The dataset is not a Dataset or has no validation split, ``widths``/``seeds`` are not
+        lists of integers, ``device`` is unknown or has no GPU, ``lrs`` is empty, repeats a
+        value or holds a non-positive one, ``recipe`` is not a Recipe, ``init`` is not one
+        name, or ``metric`` is unknown (or ``"val_acc"`` on a regression task).
 
     Examples
     --------
@@ -146,7 +149,11 @@ def select_lr(dataset: Dataset, widths: Sequence[int], *, lrs: Sequence[float],
     True
     """
     func = "select_lr"
-    if isinstance(dataset, Dataset) and len(dataset.x_val) == 0:
+    dataset = check_dataset(dataset, func)
+    widths = check_int_sequence(widths, param="widths", func=func)
+    seeds = check_seeds(seeds, func)
+    device = check_device(device, func=func)
+    if len(dataset.x_val) == 0:
         raise InvalidInputError(f"The 'dataset' parameter of {func} must have a validation split "
                                 f"to choose the learning rate on; dataset {dataset.name!r} has "
                                 f"none. Load it with reluthe.data.load({dataset.name!r}, "

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from reluthe._validate import check_seed
+from reluthe._validate import check_device, check_positive_float, check_seed
 from reluthe.data import Dataset
 from reluthe.errors import InvalidInputError
 from reluthe.train._data import batch_order, check_dataset, member_losses
@@ -72,6 +72,8 @@ def fit(model: nn.Module, dataset: Dataset,
     ``s`` of :func:`train_mlps`. The caller's model, its mode and the global RNG are unchanged.
     Inputs keep their shape (a CNN gets ``(n, c, l)``); penalties of the recipe that need the
     hidden layers (``l1_activity``, ``dropout``, ``bias_shift``) are for :func:`train_mlps` only.
+    The dataset's dtypes are converted as in :func:`train_mlps` (floating inputs to float32,
+    integer labels to int64); ``device`` is "cpu", "cuda" or "cuda:N" (a visible GPU).
 
     Examples
     --------
@@ -82,15 +84,20 @@ def fit(model: nn.Module, dataset: Dataset,
     [0, 10, 20]
     """
     func = "fit"
-    check_dataset(dataset, func)
+    dataset = check_dataset(dataset, func)
     seed = check_seed(seed, func=func)
     if not isinstance(model, nn.Module):
         raise InvalidInputError(f"The 'model' parameter of {func} must be a torch.nn.Module. "
                                 f"Got {type(model).__name__} instead.")
+    if not isinstance(recipe, Recipe):
+        raise InvalidInputError(f"The 'recipe' parameter of {func} must be a reluthe.train.Recipe. "
+                                f"Got {type(recipe).__name__} instead.")
+    dev = check_device(device, func=func)
+    if max_time_s is not None:
+        check_positive_float(max_time_s, param="max_time_s", func=func)
     if recipe.l1_activity or recipe.dropout or recipe.bias_shift:
         raise InvalidInputError("fit() does not apply l1_activity, dropout or bias_shift; put them "
                                 "in the model or use train_mlps().")
-    dev = torch.device(device)
     net = copy.deepcopy(model).to(dev).train()
     opt = _torch_optimizer(net, recipe)
     x_tr, y_tr = dataset.x_train.to(dev), dataset.y_train.to(dev)

@@ -12,15 +12,30 @@ layers in the order of construction.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
+from reluthe._validate import _fmt, check_device, check_int_sequence, check_positive_int
 from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn, init_linear_
 
 Seed = int | torch.Generator
+
+
+def _check_seeds(seeds, func: str) -> Sequence[Seed]:
+    """Raise unless ``seeds`` is a non-empty list or tuple of non-negative ints or generators."""
+    ok = isinstance(seeds, list | tuple) and len(seeds) > 0 and all(
+        isinstance(s, torch.Generator) or (isinstance(s, numbers.Integral)
+                                           and not isinstance(s, bool) and s >= 0)
+        for s in seeds)
+    if not ok:
+        raise InvalidInputError(f"The 'seeds' parameter of {func} must be a non-empty list or "
+                                f"tuple of non-negative integers or torch.Generator objects, one "
+                                f"per member. Got {_fmt(seeds)} instead.")
+    return seeds
 
 
 def member_generators(seeds: Sequence[Seed]) -> list[torch.Generator]:
@@ -73,8 +88,14 @@ def stacked_linear(seeds: Sequence[Seed], fan_out: int, fan_in: int, *,
     >>> w.shape, b.shape, torch.equal(w[0], w[2]), torch.equal(w[0], w[1])
     (torch.Size([3, 4, 3]), torch.Size([3, 4]), True, False)
     """
-    inits = [init] * len(seeds) if isinstance(init, str) else list(init)
-    if len(inits) != len(seeds):
+    func = "stacked_linear"
+    _check_seeds(seeds, func)
+    fan_out = check_positive_int(fan_out, param="fan_out", func=func)
+    fan_in = check_positive_int(fan_in, param="fan_in", func=func)
+    device = check_device(device, func=func)
+    inits = [init] * len(seeds) if isinstance(init, str) else (
+        list(init) if isinstance(init, list | tuple) else None)
+    if inits is None or len(inits) != len(seeds):
         raise InvalidInputError(f"The 'init' parameter of stacked_linear must be one init name or "
                                 f"one per member ({len(seeds)}). Got {init!r} instead.")
     w, b = torch.empty(len(seeds), fan_out, fan_in), torch.empty(len(seeds), fan_out)
@@ -113,7 +134,8 @@ def stacked_mlp_init(widths: Sequence[int], seeds: Sequence[Seed], *,
     >>> torch.equal(layers[1][0][1], mlp([3, 8, 2], init="he", seed=9)[2].weight)
     True
     """
-    gens = member_generators(seeds)
+    widths = check_int_sequence(widths, param="widths", func="stacked_mlp_init")
+    gens = member_generators(_check_seeds(seeds, "stacked_mlp_init"))
     return [stacked_linear(gens, b, a, init=init, device=device)
             for a, b in zip(widths[:-1], widths[1:])]
 
@@ -140,6 +162,10 @@ def stacked_conv(seeds: Sequence[Seed], c_out: int, c_in: int, kernel: tuple[int
     >>> w.shape, b.shape
     (torch.Size([2, 4, 2, 3]), torch.Size([2, 4]))
     """
+    func = "stacked_conv"
+    c_out = check_positive_int(c_out, param="c_out", func=func)
+    c_in = check_positive_int(c_in, param="c_in", func=func)
+    kernel = check_int_sequence(kernel, param="kernel", func=func, min_len=1)
     w, b = stacked_linear(seeds, c_out, c_in * math.prod(kernel), device=device)
     return w.view(len(seeds), c_out, c_in, *kernel), b
 

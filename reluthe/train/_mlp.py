@@ -11,6 +11,7 @@ RNG is never touched: every draw comes from a generator seeded by the member's s
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,10 +19,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from reluthe._validate import check_positive_float, check_seed
+from reluthe._validate import (
+    _fmt,
+    check_callable,
+    check_choice,
+    check_device,
+    check_int_sequence,
+    check_optional_dict,
+    check_positive_float,
+)
 from reluthe.data import Dataset
 from reluthe.errors import InvalidInputError
-from reluthe.models import activation_fn
+from reluthe.models import _INIT_ALIASES, INITS, activation_fn
 from reluthe.train._data import BATCH_SEED_OFFSET, check_dataset, member_losses, member_orders
 from reluthe.train._layers import stacked_mlp, stacked_mlp_init
 from reluthe.train._optim import StackedOptimizer
@@ -46,14 +55,34 @@ def _evaluate(weights, x, y, act, n_classes, out_act=None, chunk=8192):
 
 
 def _check_init_weights(weights, widths, k, func) -> list:
-    """Validate stacked starting weights against the architecture and member count."""
+    """Validate stacked starting weights against the architecture and member count.
+
+    Tensors or arrays of any floating dtype (float16, bfloat16, float32, float64) are accepted
+    and converted to float32 copies; integer, bool, complex and object arrays are refused."""
     expected = [((k, b, a), (k, b)) for a, b in zip(widths[:-1], widths[1:])]
+    accepted = ("a sequence of (W, b) pairs of floating-point tensors (float16, bfloat16, "
+                "float32 or float64; converted to float32)")
+
+    def as_float(t):
+        if not isinstance(t, torch.Tensor):
+            arr = np.asarray(t) if isinstance(t, np.ndarray | list | tuple) else None
+            if arr is None or not np.issubdtype(arr.dtype, np.floating):
+                raise TypeError
+            t = torch.as_tensor(arr)
+        if not t.dtype.is_floating_point:
+            raise TypeError
+        return t.detach().to(torch.float32, copy=True)
+
     try:
-        pairs = [(torch.as_tensor(w, dtype=torch.float32).detach().clone(),
-                  torch.as_tensor(b, dtype=torch.float32).detach().clone()) for w, b in weights]
+        if isinstance(weights, (str, bytes, dict)):
+            raise TypeError
+        pairs = []
+        for pair in weights:
+            w, b = pair
+            pairs.append((as_float(w), as_float(b)))
     except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"The 'init_weights' parameter of {func} must be a sequence of "
-                                f"(W, b) tensor pairs.") from exc
+        raise InvalidInputError(f"The 'init_weights' parameter of {func} must be {accepted}. "
+                                f"Got {_fmt(weights)} instead.") from exc
     got = [(tuple(w.shape), tuple(b.shape)) for w, b in pairs]
     if got != expected:
         raise InvalidInputError(f"The 'init_weights' parameter of {func} must have shapes "
@@ -65,25 +94,52 @@ def _check_init_weights(weights, widths, k, func) -> list:
     return pairs
 
 
-def _check_train_args(dataset, widths, seeds, recipes, init, max_time_s, func):
-    """Validated ``(recipes, seeds, widths, init)`` of :func:`train_mlps` as tuples."""
-    check_dataset(dataset, func)
-    recipes = (recipes,) if isinstance(recipes, Recipe) else tuple(recipes)
-    if not recipes or not all(isinstance(r, Recipe) for r in recipes):
+def check_seeds(seeds, func: str) -> tuple[int, ...]:
+    """``seeds`` as a tuple of ints: a non-empty list, tuple, range or integer array."""
+    if isinstance(seeds, np.ndarray) and seeds.ndim == 1 and np.issubdtype(seeds.dtype,
+                                                                            np.integer):
+        seeds = seeds.tolist()
+    if not isinstance(seeds, list | tuple | range) or len(seeds) == 0:
+        raise InvalidInputError(f"The 'seeds' parameter of {func} must be a non-empty list or "
+                                f"tuple of non-negative integers. Got {_fmt(seeds)} instead.")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:
+            raise InvalidInputError(f"The 'seeds' parameter of {func} must be a non-empty list "
+                                    f"or tuple of non-negative integers. Got {_fmt(seeds)} "
+                                    f"instead ({_fmt(s)} is not one).")
+    return tuple(int(s) for s in seeds)
+
+
+def check_name(value, *, param: str, func: str, optional: bool = False) -> None:
+    """Raise unless ``value`` is a string (or ``None`` with ``optional``); the name itself is
+    checked where it is looked up."""
+    if not (isinstance(value, str) or (optional and value is None)):
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be a name (a str"
+                                f"{', or None' if optional else ''}) such as 'relu'. "
+                                f"Got {_fmt(value)} instead.")
+
+
+def _check_train_args(dataset, widths, seeds, recipes, init, max_time_s, func, *,
+                      device="cpu", activation="relu", activation_params=None,
+                      output_activation=None, augment=None):
+    """Validated ``(dataset, recipes, seeds, widths, init, device, activation_params)`` of
+    :func:`train_mlps`: tuples, a torch.device, a dict, the dataset in float32/int64."""
+    dataset = check_dataset(dataset, func)
+    widths = check_int_sequence(widths, param="widths", func=func)
+    device = check_device(device, func=func)
+    if isinstance(recipes, Recipe):
+        recipes = (recipes,)
+    elif isinstance(recipes, list | tuple):
+        recipes = tuple(recipes)
+    if not isinstance(recipes, tuple) or not recipes or not all(isinstance(r, Recipe)
+                                                                for r in recipes):
         raise InvalidInputError(f"The 'recipes' parameter of {func} must be a Recipe or a "
-                                f"non-empty sequence of Recipe. Got {recipes!r} instead.")
+                                f"non-empty list or tuple of Recipe. Got {_fmt(recipes)} instead.")
     shared = {(r.optimizer, r.batch_size, r.steps, r.eval_every) for r in recipes}
     if len(shared) > 1:
         raise InvalidInputError(f"All recipes of one batched run must share optimizer, batch_size, "
                                 f"steps and eval_every. Got {sorted(shared)}.")
-    if isinstance(seeds, (int, str)) or len(seeds) == 0:
-        raise InvalidInputError(f"The 'seeds' parameter of {func} must be a non-empty sequence of "
-                                f"integers. Got {seeds!r} instead.")
-    seeds = tuple(check_seed(s, func=func, param="seeds") for s in seeds)
-    widths = tuple(int(w) for w in widths)
-    if len(widths) < 2 or min(widths) < 1:
-        raise InvalidInputError(f"The 'widths' parameter of {func} must be a sequence of at least "
-                                f"two positive integers. Got {list(widths)!r} instead.")
+    seeds = check_seeds(seeds, func)
     if widths[0] != dataset.input_dim:
         raise InvalidInputError(f"widths[0] must equal the dataset's input dimension "
                                 f"{dataset.input_dim}. Got widths={list(widths)}.")
@@ -92,12 +148,22 @@ def _check_train_args(dataset, widths, seeds, recipes, init, max_time_s, func):
                                 f"Got widths={list(widths)}.")
     if max_time_s is not None:
         check_positive_float(max_time_s, param="max_time_s", func=func)
-    if not isinstance(init, str):
+    if isinstance(init, list | tuple):
         init = tuple(init)
         if len(init) != len(recipes) or not all(isinstance(i, str) for i in init):
             raise InvalidInputError(f"The 'init' parameter of {func} must be an init name or one "
                                     f"name per recipe ({len(recipes)}). Got {list(init)!r}.")
-    return recipes, seeds, widths, init
+    elif not isinstance(init, str):
+        raise InvalidInputError(f"The 'init' parameter of {func} must be an init name (one of "
+                                f"{list(INITS)}) or one name per recipe ({len(recipes)}). "
+                                f"Got {_fmt(init)} instead.")
+    for name in (init,) if isinstance(init, str) else init:
+        check_choice(_INIT_ALIASES.get(name, name), INITS, param="init", func=func)
+    check_name(activation, param="activation", func=func)
+    params = check_optional_dict(activation_params, param="activation_params", func=func)
+    check_name(output_activation, param="output_activation", func=func, optional=True)
+    check_callable(augment, param="augment", func=func, optional=True)
+    return dataset, recipes, seeds, widths, init, device, params
 
 
 @dataclass(frozen=True)
@@ -230,10 +296,15 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     ----------
     dataset : Dataset
         Training, validation and test data (``reluthe.data.load``); flattened to
-        (n, input_dim). If it has a validation split (``val_size > 0``), validation loss and
-        accuracy are recorded at every evaluation too; training never sees it.
+        (n, input_dim). Inputs of any floating dtype are converted to float32 and class labels
+        of any integer dtype to int64; integer/bool/complex inputs, float labels and
+        non-tensor splits are refused (``InvalidInputError``). If it has a validation split
+        (``val_size > 0``), validation loss and accuracy are recorded at every evaluation too;
+        training never sees it.
     widths : sequence of int
         ``[input_dim, hidden..., output]``; ``widths[0]`` must equal the dataset's input dim.
+        A list, tuple or integer array of ints: floats (``4.0`` too), strings, bools and
+        nested sequences are refused, never truncated.
     seeds : sequence of int
         One member per seed (and per recipe): member ``r * len(seeds) + s`` has ``recipes[r]``
         and ``seeds[s]``. The seed fixes the init and the batch order.
@@ -245,8 +316,9 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
         Init scheme (as in :func:`reluthe.models.mlp`) of every member, or one per recipe:
         member ``r * len(seeds) + s`` then starts from ``mlp(..., init=init[r], seed=seeds[s])``,
         so several inits train in one batched run (pass the same Recipe once per init).
-    device : str
-        "cpu" or "cuda".
+    device : str or torch.device
+        "cpu", "cuda" or "cuda:N"; a CUDA device needs a visible GPU (else
+        ``InvalidInputError``).
     max_time_s : float, optional
         Stop after this much wall-clock time (evaluating at the last step done): for budgets
         matched in time rather than steps.
@@ -255,7 +327,8 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     init_weights : sequence of (W, b), optional
         Starting weights of all K members, stacked as in ``TrainResult.weights`` (e.g. those of
         a pre-training run, for transfer); replaces the seeded init (the seeds still fix the
-        batch order; ``bias_shift`` is still added).
+        batch order; ``bias_shift`` is still added). Tensors or arrays of any floating dtype,
+        converted to float32; integer, bool, complex and object arrays are refused.
     output_activation : str, optional
         An activation applied after the last layer, in training and evaluation (claim C24).
 
@@ -274,9 +347,10 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     True
     """
     func = "train_mlps"
-    recipes, seeds, widths, init = _check_train_args(dataset, widths, seeds, recipes, init,
-                                                     max_time_s, func)
-    params = dict(activation_params or {})
+    dataset, recipes, seeds, widths, init, device, params = _check_train_args(
+        dataset, widths, seeds, recipes, init, max_time_s, func, device=device,
+        activation=activation, activation_params=activation_params,
+        output_activation=output_activation, augment=augment)
     act = activation_fn(activation, **params)
     out_act = activation_fn(output_activation) if output_activation is not None else None
     members = _Members.expand(recipes, seeds, init)
@@ -284,7 +358,7 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
         _check_init_weights(init_weights, widths, len(members.seeds), func)
         if init_weights is not None
         else stacked_mlp_init(widths, members.seeds, init=members.inits))
-    packed = _FlatParams(start_weights, members.column("bias_shift", "cpu"), torch.device(device))
+    packed = _FlatParams(start_weights, members.column("bias_shift", "cpu"), device)
     rec = _Recorder(_device_splits(dataset, packed.flat.device), act, out_act, dataset.n_classes)
     elapsed, cpu = _step_loop(packed, members, rec, act=act, out_act=out_act, augment=augment,
                               max_time_s=max_time_s)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
-from reluthe._validate import check_choice, check_positive_float, check_positive_int
-from reluthe.errors import InvalidInputError
+from reluthe._validate import check_choice, check_positive_float, check_positive_int, check_real
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,13 @@ class Recipe:
         Minibatch size (epochs are seeded permutations, last partial batch dropped), optimiser
         steps, and the evaluation period (the final step is always evaluated).
 
+    Raises
+    ------
+    InvalidInputError
+        A field of the wrong type or out of range, naming the field: every numeric field must
+        be a finite real number (not a string, None, a bool, complex, NaN or inf), the integer
+        fields integers (``10.0`` is refused), ``dropout`` in [0, 1).
+
     Examples
     --------
     >>> r = Recipe(optimizer="sgd", lr=0.05, steps=200)
@@ -56,12 +61,8 @@ class Recipe:
         check_positive_float(self.lr, param="lr", func=f)
         for name in ("momentum", "weight_decay", "l1_activity"):
             check_positive_float(getattr(self, name), param=name, func=f, allow_zero=True)
-        if not (0.0 <= self.dropout < 1.0):
-            raise InvalidInputError(f"The 'dropout' parameter of Recipe must be in [0, 1). "
-                                    f"Got {self.dropout!r} instead.")
-        if not math.isfinite(self.bias_shift):
-            raise InvalidInputError(f"The 'bias_shift' parameter of Recipe must be finite. "
-                                    f"Got {self.bias_shift!r} instead.")
+        check_real(self.dropout, param="dropout", func=f, low=0.0, high=1.0, high_open=True)
+        check_real(self.bias_shift, param="bias_shift", func=f)
         for name in ("batch_size", "steps", "eval_every"):
             check_positive_int(getattr(self, name), param=name, func=f)
 

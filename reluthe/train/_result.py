@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from reluthe._validate import check_choice
+from reluthe._validate import _fmt, check_choice
 from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn, mlp
 from reluthe.train._layers import stacked_mlp
@@ -231,11 +231,16 @@ class TrainResult:
         >>> sub.seeds, sub.test_acc.shape
         ((2, 0), (2, 2))
         """
-        idx = [int(m) for m in members]
-        if not idx or not all(0 <= m < self.n_members for m in idx):
+        if isinstance(members, np.ndarray) and members.ndim == 1:
+            members = members.tolist()
+        ok = isinstance(members, list | tuple | range) and len(members) > 0 and all(
+            isinstance(m, numbers.Integral) and not isinstance(m, bool | np.bool_)
+            and 0 <= m < self.n_members for m in members)
+        if not ok:
             raise InvalidInputError(f"The 'members' parameter of TrainResult.select must be a "
-                                    f"non-empty sequence of indices in [0, {self.n_members}). "
-                                    f"Got {list(members)!r} instead.")
+                                    f"non-empty list or tuple of integer indices in "
+                                    f"[0, {self.n_members}). Got {_fmt(members)} instead.")
+        idx = [int(m) for m in members]
         inits = tuple(self.member_inits[m] for m in idx)
         curves = {name: getattr(self, name)[idx] for name in _CURVES
                   if getattr(self, name) is not None}
@@ -251,8 +256,11 @@ class TrainResult:
 
     def model(self, k: int) -> nn.Sequential:
         """Member ``k`` as a standalone ``nn.Sequential`` (a copy; float32, CPU)."""
-        if not 0 <= k < self.n_members:
-            raise InvalidInputError(f"Member index must be in [0, {self.n_members}). Got {k!r}.")
+        if isinstance(k, bool | np.bool_) or not isinstance(k, numbers.Integral) \
+                or not 0 <= k < self.n_members:
+            raise InvalidInputError(f"The 'k' parameter of TrainResult.model must be an integer "
+                                    f"in [0, {self.n_members}). Got {_fmt(k)} instead.")
+        k = int(k)
         net = mlp(list(self.widths), self.activation, "default", seed=0,
                   activation_params=self.activation_params,
                   output_activation=self.output_activation)
@@ -264,20 +272,59 @@ class TrainResult:
         return net
 
     def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Post-activation hidden features of every member on inputs ``x``: list of (K, N, h)."""
+        """Post-activation hidden features of every member on inputs ``x``: list of (K, N, h).
+
+        ``x`` is a tensor, array or nested list of real numbers (floating or integer, converted
+        to float32) with ``widths[0]`` features per row after flattening; bool, complex, object
+        and string data and NaN/inf values are refused.
+        """
         act = activation_fn(self.activation, **self.activation_params)
+        x = self._points(x, "TrainResult.hidden")
         with torch.no_grad():
-            _, hs = stacked_mlp(self.weights, x.reshape(len(x), -1).float(), act)
+            _, hs = stacked_mlp(self.weights, x, act)
         return hs
 
     def outputs(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs of every member on inputs ``x`` (after ``output_activation``): (K, N, out)."""
+        """Outputs of every member on inputs ``x`` (after ``output_activation``): (K, N, out).
+
+        ``x`` as in :meth:`hidden`.
+        """
         act = activation_fn(self.activation, **self.activation_params)
         out_act = activation_fn(self.output_activation) if self.output_activation else None
+        x = self._points(x, "TrainResult.outputs")
         with torch.no_grad():
-            out, _ = stacked_mlp(self.weights, x.reshape(len(x), -1).float(), act,
+            out, _ = stacked_mlp(self.weights, x, act,
                                  out_act=out_act)
         return out
+
+    def _points(self, x, func: str) -> torch.Tensor:
+        """``x`` as a float32 (N, widths[0]) tensor on the CPU, or a named error."""
+        accepted = (f"a tensor or array of real numbers (floating or integer) with "
+                    f"{self.widths[0]} features per row")
+        try:
+            if isinstance(x, torch.Tensor):
+                t = x.detach().cpu()
+            elif isinstance(x, np.ndarray | list | tuple):
+                arr = np.asarray(x)
+                if arr.dtype.kind not in "iuf":
+                    raise TypeError
+                t = torch.as_tensor(arr)
+            else:
+                raise TypeError
+            if t.dtype == torch.bool or t.dtype.is_complex or t.dim() == 0:
+                raise TypeError
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"The 'x' parameter of {func} must be {accepted}. Got "
+                                    f"{_fmt(x)} instead.") from exc
+        t = t.reshape(len(t), -1).float()
+        if t.shape[1] != self.widths[0]:
+            raise InvalidInputError(f"The 'x' parameter of {func} must be {accepted}. Got shape "
+                                    f"{tuple(x.shape) if hasattr(x, 'shape') else len(x)} "
+                                    f"instead.")
+        if not bool(torch.isfinite(t).all()):
+            raise InvalidInputError(f"The 'x' parameter of {func} must be finite. Got NaN/inf "
+                                    f"values.")
+        return t
 
     def to_dict(self) -> dict:
         """Summary (no weights): final metrics per member and the configuration."""

@@ -12,6 +12,8 @@ its gradients masked) so that it cannot poison the others; its step of divergenc
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from reluthe._validate import _fmt, check_callable, check_device, check_positive_int
 from reluthe.errors import InvalidInputError
 from reluthe.train._optim import StackedOptimizer
 
@@ -54,16 +57,67 @@ class StackLog:
         return np.asarray(self.evals[-1][key], dtype=np.float64)
 
 
-def _leaves_on(params: dict[str, torch.Tensor], device: str) -> torch.device:
-    """``device`` as a torch device, after checking every parameter is on it (and making it
-    require gradients)."""
-    dev = torch.device(device)
+def _leaves_on(params: dict[str, torch.Tensor], dev: torch.device, func: str) -> torch.device:
+    """``dev``, after checking every parameter is on it (and making it require gradients)."""
     for name, p in params.items():
         if p.device.type != dev.type:
-            raise InvalidInputError(f"train_stacked was told device={device!r}, but parameter "
+            raise InvalidInputError(f"{func} was told device={str(dev)!r}, but parameter "
                                     f"{name!r} is on {p.device}; create it with that device.")
         p.requires_grad_(True)
     return dev
+
+
+def _check_params(params, *, param: str, func: str) -> None:
+    """Raise unless ``params`` is a non-empty dict of str to floating-point tensors of at least
+    one dimension (the leading one is the member dimension K)."""
+    ok = isinstance(params, dict) and len(params) > 0 and all(
+        isinstance(k, str) and isinstance(t, torch.Tensor) for k, t in params.items())
+    if not ok:
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be a non-empty dict of "
+                                f"str to torch.Tensor (leading dimension K). Got {_fmt(params)} "
+                                f"instead.")
+    for name, t in params.items():
+        if not t.dtype.is_floating_point or t.dim() == 0:
+            raise InvalidInputError(f"The {param!r} parameter of {func} must hold floating-point "
+                                    f"tensors with a leading member dimension K. Got {name!r} "
+                                    f"of dtype {t.dtype} and shape {tuple(t.shape)} instead.")
+
+
+def _check_per_member(value, k: int, *, param: str, func: str, allow_inf: bool = False):
+    """``value`` (a number > 0, or one per member) as a float or a (K,) float64 tensor."""
+    accepted = (f"a finite number > 0{' (or inf)' if allow_inf else ''}, or one per member "
+                f"(a sequence or tensor of {k})")
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+        if value > 0 and (math.isfinite(value) or (allow_inf and value == math.inf)):
+            return float(value)
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be {accepted}. "
+                                f"Got {_fmt(value)} instead.")
+    try:
+        if not isinstance(value, list | tuple | np.ndarray | torch.Tensor):
+            raise TypeError
+        col = torch.as_tensor(np.asarray(value.detach().cpu() if torch.is_tensor(value)
+                                         else value))
+        if col.dtype == torch.bool or not (col.dtype.is_floating_point
+                                           or not col.dtype.is_complex):
+            raise TypeError
+        col = col.to(torch.float64)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be {accepted}. "
+                                f"Got {_fmt(value)} instead.") from exc
+    finite = torch.isfinite(col) | (col == math.inf if allow_inf else False)
+    if col.shape != (k,) or not bool(((col > 0) & finite).all()):
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be {accepted}. "
+                                f"Got {_fmt(value)} instead.")
+    return col
+
+
+def _check_betas(betas, func: str) -> tuple[float, float]:
+    ok = isinstance(betas, list | tuple) and len(betas) == 2 and all(
+        isinstance(b, numbers.Real) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)
+    if not ok:
+        raise InvalidInputError(f"The 'betas' parameter of {func} must be a pair of numbers in "
+                                f"[0, 1). Got {_fmt(betas)} instead.")
+    return float(betas[0]), float(betas[1])
 
 
 class _Stack:
@@ -134,7 +188,7 @@ class _Stack:
         self.opts[group].update(tensors, grads, step)
 
 
-def _groups(phases, device: str) -> tuple[list[list[torch.Tensor]], torch.device]:
+def _groups(phases, dev: torch.device, func: str) -> list[list[torch.Tensor]]:
     """The phases' parameter groups, checked: one member count K, no tensor in two phases."""
     groups = [list(params.values()) for params, _ in phases]
     tensors = [t for group in groups for t in group]
@@ -143,7 +197,53 @@ def _groups(phases, device: str) -> tuple[list[list[torch.Tensor]], torch.device
         raise InvalidInputError("The phases of train_alternating must be (params, loss) pairs "
                                 "with non-empty, disjoint parameter dicts whose tensors share "
                                 "the leading member dimension K.")
-    return groups, [_leaves_on(params, device) for params, _ in phases][0]
+    for params, _ in phases:
+        _leaves_on(params, dev, func)
+    return groups
+
+
+def _check_phases(phases, func: str) -> None:
+    accepted = ("a non-empty list or tuple of (params, member_loss) pairs: a dict of str to "
+                "torch.Tensor and a callable")
+    ok = isinstance(phases, list | tuple) and len(phases) > 0 and all(
+        isinstance(p, list | tuple) and len(p) == 2 for p in phases)
+    if not ok:
+        raise InvalidInputError(f"The 'phases' parameter of {func} must be {accepted}. "
+                                f"Got {_fmt(phases)} instead.")
+    for i, (params, _) in enumerate(phases):
+        if not isinstance(params, dict):
+            raise InvalidInputError(f"The 'phases' parameter of {func} must be {accepted}. "
+                                    f"Got {_fmt(params)} in phase {i} instead.")
+        _check_params(params, param="phases", func=func)
+
+
+def _run(phases, *, steps, lr, eval_every, evaluate, clip, betas, device,
+         func: str) -> StackLog:
+    """Validate the arguments of :func:`train_alternating` (named for ``func``) and train."""
+    steps = check_positive_int(steps, param="steps", func=func)
+    eval_every = check_positive_int(eval_every, param="eval_every", func=func)
+    dev = check_device(device, func=func)
+    check_callable(evaluate, param="evaluate", func=func, optional=True)
+    betas = _check_betas(betas, func)
+    _check_phases(phases, func)
+    groups = _groups(phases, dev, func)
+    for _, member_loss in phases:
+        check_callable(member_loss, param="member_loss", func=func)
+    k = groups[0][0].shape[0]
+    lr = _check_per_member(lr, k, param="lr", func=func)
+    if clip is not None:
+        clip = _check_per_member(clip, k, param="clip", func=func, allow_inf=True)
+    stack = _Stack(groups, lr, betas, clip, dev)
+    stack.record(0, evaluate)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        for group, (_, member_loss) in enumerate(phases):
+            stack.step(group, member_loss(step), step)
+        stack.settle()
+        if step % eval_every == 0 or step == steps:
+            stack.record(step, evaluate)
+    stack.log.time_s = time.perf_counter() - start
+    return stack.log
 
 
 def train_stacked(params: dict[str, torch.Tensor], member_loss: Callable[[int], torch.Tensor], *,
@@ -174,9 +274,9 @@ def train_stacked(params: dict[str, torch.Tensor], member_loss: Callable[[int], 
         no clipping.
     betas : tuple of float
         Adam's coefficients.
-    device : str
-        The device the parameters live on (``"cpu"`` or ``"cuda"``); the loop's own tensors are
-        made there.
+    device : str or torch.device
+        The device the parameters live on (``"cpu"``, ``"cuda"`` or ``"cuda:N"``, a visible
+        GPU); the loop's own tensors are made there.
 
     Returns
     -------
@@ -185,7 +285,10 @@ def train_stacked(params: dict[str, torch.Tensor], member_loss: Callable[[int], 
     Raises
     ------
     InvalidInputError
-        A parameter that is not on ``device``.
+        A parameter that is not on ``device``, or an argument of the wrong type or range (named
+        in the message): ``params`` not a dict of floating tensors, ``steps``/``eval_every`` not
+        integers >= 1, ``lr`` not > 0 (or not one per member), ``betas`` not in [0, 1), an
+        unknown or invisible ``device``.
 
     Examples
     --------
@@ -202,8 +305,11 @@ def train_stacked(params: dict[str, torch.Tensor], member_loss: Callable[[int], 
     >>> log.steps, bool((log.final("mse") < 1e-3).all()), log.diverged.tolist()
     ([0, 100, 200, 300], True, [False, False])
     """
-    return train_alternating([(params, member_loss)], steps=steps, lr=lr, eval_every=eval_every,
-                             evaluate=evaluate, clip=clip, betas=betas, device=device)
+    func = "train_stacked"
+    _check_params(params, param="params", func=func)
+    check_callable(member_loss, param="member_loss", func=func)
+    return _run([(params, member_loss)], steps=steps, lr=lr, eval_every=eval_every,
+                evaluate=evaluate, clip=clip, betas=betas, device=device, func=func)
 
 
 def train_alternating(phases: Sequence[tuple[dict[str, torch.Tensor],
@@ -255,15 +361,5 @@ def train_alternating(phases: Sequence[tuple[dict[str, torch.Tensor],
     >>> log.steps, bool((log.final("mse") < 1e-3).all())
     ([0, 200, 400], True)
     """
-    groups, dev = _groups(phases, device)
-    stack = _Stack(groups, lr, betas, clip, dev)
-    stack.record(0, evaluate)
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        for group, (_, member_loss) in enumerate(phases):
-            stack.step(group, member_loss(step), step)
-        stack.settle()
-        if step % eval_every == 0 or step == steps:
-            stack.record(step, evaluate)
-    stack.log.time_s = time.perf_counter() - start
-    return stack.log
+    return _run(phases, steps=steps, lr=lr, eval_every=eval_every, evaluate=evaluate, clip=clip,
+                betas=betas, device=device, func="train_alternating")
