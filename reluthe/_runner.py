@@ -207,7 +207,8 @@ def run_one(claim: Claim, ctx: Context, cache: MeasurementCache, code: str,
             measured = entry["measured"]
             modules = entry["modules"]
             measurement = {"cached": True, "measured_at": entry["created"],
-                           "measure_s": entry["runtime_s"], "code_version": entry["code_version"],
+                           "measure_s": round(entry["runtime_s"], 3),
+                           "code_version": entry["code_version"],
                            "current_code": entry["code_version"] == code}
         else:
             measured = check_measured(claim.check.measure(ctx), claim.id)

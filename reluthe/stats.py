@@ -546,7 +546,9 @@ def _mover(u: float, v: float, r: float) -> float:
 def _seed_correlation(x: np.ndarray, y: np.ndarray) -> float:
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return 0.0
-    return float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):  # spreads that underflow to 0
+        r = float(np.corrcoef(x, y)[0, 1])
+    return float(np.clip(r, -1.0, 1.0)) if math.isfinite(r) else 0.0
 
 
 def accuracy_diff_ci(a: Sequence[float], b: Sequence[float], n_test: int, *, paired: bool,

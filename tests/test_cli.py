@@ -500,3 +500,26 @@ def test_ctrl_c_prints_one_line_and_exits_130(fakes, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "interrupted" in err[0]
     assert not (tmp_path / "out" / "run.json").exists()
+
+
+def test_cold_and_warm_cache_give_the_same_record_apart_from_timing(fakes, tmp_path):
+    fakes.add("C01")
+    fakes.add("C04", Verdict.PARTLY)
+    assert run(tmp_path) == 0
+    cold = record(tmp_path)
+    assert run(tmp_path) == 0
+    warm = record(tmp_path)
+    timing = {"runtime_s", "measure_s", "started", "measured_at"}
+    provenance = {"cached"}  # where the measurement came from: the one field that must differ
+
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in timing | provenance}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        return x
+
+    assert strip(cold) == strip(warm)
+    c01 = next(c for c in warm["claims"] if c["id"] == "C01")
+    assert c01["cached"] is True and round(c01["measurement"]["measure_s"], 3) == \
+        c01["measurement"]["measure_s"]
