@@ -29,8 +29,8 @@ from reluthe.errors import (
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "symbolic", "regions", "probes", "nets", "data", "models", "train", "stats", "claims",
-    "activations",
+    "symbolic", "regions", "probes", "nets", "data", "models", "train", "protocol", "stats",
+    "claims", "activations",
 )
 
 __all__ = [

@@ -27,3 +27,9 @@ def test_claims_registry_lists_all_24_ids_in_order():
 
     ids = [c.id for c in registry()]
     assert ids == [f"C{i:02d}" for i in range(1, 25)]
+
+
+def test_every_lazy_submodule_imports_by_attribute():
+    for name in reluthe._SUBMODULES:
+        assert getattr(reluthe, name).__name__ == f"reluthe.{name}"
+    assert "protocol" in dir(reluthe)
