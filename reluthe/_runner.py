@@ -204,7 +204,7 @@ def run_one(claim: Claim, ctx: Context, cache: MeasurementCache, code: str,
             raise LookupError(f"no cached measurement in {cache.directory} for these settings; "
                               "run without --figures-only to measure it")
         if entry is not None:
-            measured = entry["measured"]
+            measured = check_measured(entry["measured"], claim.id)
             modules = entry["modules"]
             measurement = {"cached": True, "measured_at": entry["created"],
                            "measure_s": round(entry["runtime_s"], 3),
@@ -227,7 +227,6 @@ def run_one(claim: Claim, ctx: Context, cache: MeasurementCache, code: str,
                 print(f"check_claims: warning: could not cache {claim.id}: {exc}",
                       file=sys.stderr)
         stage = "decide"
-        check_measured(measured, claim.id)
         outcome = check_outcome(claim.check.decide(measured))
         stage = "plot"
         draw = claim.check.plot and figures_dir is not None

@@ -35,9 +35,9 @@ import math
 
 import numpy as np
 
-from reluthe.stats import Estimate, accuracy_ci, cluster_bootstrap_ci
+from reluthe.stats import Estimate, accuracy_ci, cluster_bootstrap_ci, mean_ci
 
-__all__ = ["MIN_SEEDS", "proportion_est", "bootstrap_share_est", "scaled"]
+__all__ = ["MIN_SEEDS", "mean_est", "proportion_est", "bootstrap_share_est", "scaled"]
 
 MIN_SEEDS = 3
 
@@ -50,6 +50,23 @@ def _finite(values) -> np.ndarray:
     arr = np.asarray([math.nan if v is None else float(v)
                       for v in np.asarray(values, dtype=object).ravel()], dtype=float)
     return arr[np.isfinite(arr)]
+
+
+def mean_est(values) -> Estimate:
+    """Mean over seeds with a 95 % t interval (None and NaN dropped, e.g. a diverged run); NaN
+    estimate without an interval when none is finite. Not for accuracies and other proportions
+    (:func:`proportion_est`), whose t interval can leave [0, 1].
+
+    Examples
+    --------
+    >>> e = mean_est([1.0, None, 3.0, float("nan")])
+    >>> e.value, e.n
+    (2.0, 2)
+    """
+    x = _finite(values)
+    if x.size == 0:
+        return Estimate(math.nan, None, None, 0)
+    return mean_ci(x)
 
 
 def proportion_est(values, n_items: int, confidence: float = 0.95) -> Estimate:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from reluthe import data
-from reluthe.claims._protocol import MIN_SEEDS, bootstrap_share_est, proportion_est
-from reluthe.stats import Estimate, mean_ci
+from reluthe.claims._protocol import MIN_SEEDS, bootstrap_share_est
+from reluthe.claims._protocol import mean_est as est
+from reluthe.claims._protocol import proportion_est as acc_est
+from reluthe.stats import Estimate
 
 __all__ = ["CHANCE", "VANISH_DECADES", "MIN_SEEDS", "data_seed", "mnist1d", "batch", "est",
            "acc_est", "share_est", "flow_state", "pct", "error_bars", "COLORS", "style"]
@@ -32,23 +33,6 @@ def batch(ds, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(ds.x_train), generator=gen)[:n]
     return ds.x_train[idx], ds.y_train[idx]
-
-
-def est(values) -> Estimate:
-    """Mean with a t interval over finite values (NaN estimate when none is finite); not for
-    accuracies and other proportions (:func:`acc_est`, :func:`share_est`)."""
-    arr = np.asarray(values, dtype=np.float64)
-    arr = arr[np.isfinite(arr)]
-    if arr.size == 0:
-        return Estimate(float("nan"), None, None, 0)
-    return mean_ci(arr)
-
-
-def acc_est(values, n_items: int) -> Estimate:
-    """Mean over seeds of per-seed proportions of ``n_items`` items each (a test accuracy on
-    ``n_test`` examples, a share of dead units among the hidden units, of zero gradients among
-    (input, unit) pairs): :func:`reluthe.stats.accuracy_ci`, inside [0, 1]; NaN dropped."""
-    return proportion_est(values, n_items)
 
 
 def share_est(values, seed: int) -> Estimate:

@@ -7,13 +7,13 @@ import math
 import numpy as np
 
 from reluthe.claims._base import Outcome, Verdict
-from reluthe.claims._protocol import proportion_est
+from reluthe.claims._protocol import mean_est as est
+from reluthe.claims._protocol import proportion_est as acc_est
 from reluthe.claims._records import select
 from reluthe.claims.sparsity._protocol import MIN_SEEDS
 from reluthe.stats import (
     Estimate,
     compare,
-    mean_ci,
     paired_diff_ci,
     spearman_ci,
     spearman_cluster_ci,
@@ -27,24 +27,6 @@ def floats(values) -> list[float]:
     """Plain floats (None from a JSON round trip becomes NaN)."""
     return [float("nan") if v is None else float(v) for v in np.asarray(values, dtype=object)
             .ravel()]
-
-
-def est(values) -> Estimate:
-    """Mean with a 95 % t interval over seeds (NaN values dropped); not for accuracies and other
-    proportions (:func:`acc_est`), whose t interval can leave [0, 1]."""
-    x = np.asarray(floats(values))
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return Estimate(float("nan"), None, None, 0)
-    return mean_ci(x)
-
-
-def acc_est(values, n_items: int) -> Estimate:
-    """Mean over seeds of per-seed proportions of ``n_items`` items each (an accuracy on
-    ``n_test`` examples, a share of zeros among (input, unit) pairs, of dead units among a
-    layer's units), with the bounded interval of :func:`reluthe.stats.accuracy_ci` (NaN
-    dropped)."""
-    return proportion_est(floats(values), n_items)
 
 
 def paired(a, b) -> Estimate:
