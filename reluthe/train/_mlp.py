@@ -227,16 +227,36 @@ class _Recorder:
         self.steps: list[int] = []
         self.curves = {f"{s}_{m}": [] for s in splits for m in ("loss", "acc")}
         self.wall_s = self.cpu_s = 0.0  # spent evaluating inside the timed loop
+        self.best_flat: torch.Tensor | None = None  # (K, P) parameters at the best validation
+        self._best_score: np.ndarray | None = None
 
-    def record(self, step: int, weights: list) -> None:
+    def record(self, step: int, weights: list, flat: torch.Tensor) -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         for name, (x, y) in self.splits.items():
             loss, acc = _evaluate(weights, x, y, self.act, self.n_classes, self.out_act)
             self.curves[f"{name}_loss"].append(loss)
             self.curves[f"{name}_acc"].append(acc)
         self.steps.append(step)
+        if "val" in self.splits:
+            self._keep_best(flat)
         self.wall_s += time.perf_counter() - t0
         self.cpu_s += time.process_time() - c0
+
+    def _keep_best(self, flat: torch.Tensor) -> None:
+        """Copy the members whose validation score strictly improved (the rule of
+        :meth:`TrainResult.at_best_val`: accuracy, or loss for regression; NaN is the worst;
+        ties keep the earliest)."""
+        score = (self.curves["val_acc"][-1] if self.n_classes is not None
+                 else -self.curves["val_loss"][-1])
+        score = np.where(np.isnan(score), -np.inf, score)
+        if self.best_flat is None:
+            self.best_flat, self._best_score = flat.detach().clone(), score
+            return
+        better = score > self._best_score
+        if better.any():
+            rows = torch.as_tensor(np.flatnonzero(better), device=flat.device)
+            self.best_flat[rows] = flat.detach()[rows]
+            self._best_score = np.where(better, score, self._best_score)
 
     def arrays(self) -> dict:
         """Curves as (K, T) arrays, keyed like the ``TrainResult`` fields."""
@@ -253,11 +273,12 @@ def _step_loop(packed: _FlatParams, members: _Members, rec: _Recorder, *, act, o
     gen = torch.Generator(device=dev).manual_seed(members.seeds[0] + 2 * BATCH_SEED_OFFSET)
     l1, drop = members.column("l1_activity", dev)[:, 0], members.column("dropout", dev)[:, 0]
     drop_p = drop if bool((drop > 0).any()) else None
-    use_l1 = bool((l1 > 0).any())
+    l2 = members.column("l2_activity", dev)[:, 0]
+    use_l1, use_l2 = bool((l1 > 0).any()), bool((l2 > 0).any())
     opt = StackedOptimizer([flat], base.optimizer, [r.lr for r in members.recipes],
                            weight_decay=[r.weight_decay for r in members.recipes],
                            momentum=[r.momentum for r in members.recipes])
-    rec.record(0, packed.detached())
+    rec.record(0, packed.detached(), flat)
     rec.wall_s = rec.cpu_s = 0.0
     start, cpu_start = time.perf_counter(), time.process_time()
     for step in range(1, base.steps + 1):
@@ -271,13 +292,15 @@ def _step_loop(packed: _FlatParams, members: _Members, rec: _Recorder, *, act, o
         loss = member_losses(logits, yb, rec.n_classes)
         if use_l1:
             loss = loss + l1 * sum(h.abs().mean(dim=(1, 2)) for h in hs)
+        if use_l2:
+            loss = loss + l2 * sum(h.square().mean(dim=(1, 2)) for h in hs)
         (g,) = torch.autograd.grad(loss.sum(), flat)
         opt.update([flat], [g], step)
         if step % base.eval_every == 0 or step == base.steps:
-            rec.record(step, packed.detached())
+            rec.record(step, packed.detached(), flat)
         if max_time_s is not None and time.perf_counter() - start > max_time_s:
             if rec.steps[-1] != step:
-                rec.record(step, packed.detached())
+                rec.record(step, packed.detached(), flat)
             break
     return time.perf_counter() - start, time.process_time() - cpu_start
 
@@ -363,8 +386,11 @@ def train_mlps(dataset: Dataset, widths: Sequence[int], *, seeds: Sequence[int],
     elapsed, cpu = _step_loop(packed, members, rec, act=act, out_act=out_act, augment=augment,
                               max_time_s=max_time_s)
     weights = [(w.cpu().clone(), b.cpu().clone()) for w, b in packed.detached()]
+    best = (None if rec.best_flat is None else
+            [(w.cpu().clone(), b.cpu().clone()) for w, b in packed.unflatten(rec.best_flat)])
     return TrainResult(widths, activation, params, init, members.seeds, members.recipes,
-                       np.asarray(rec.steps), weights=weights, time_s=elapsed,
+                       np.asarray(rec.steps), weights=weights, best_val_weights=best,
+                       time_s=elapsed,
                        output_activation=output_activation, train_time_s=elapsed - rec.wall_s,
                        train_cpu_s=cpu - rec.cpu_s, **rec.arrays())
 

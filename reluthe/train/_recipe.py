@@ -22,6 +22,10 @@ class Recipe:
     l1_activity : float
         Coefficient of the L1 activity penalty: mean |h| over batch and units, summed over
         hidden layers, added to the loss.
+    l2_activity : float
+        Coefficient of the L2 activity penalty: mean h² over batch and units, summed over
+        hidden layers, added to the loss (a regulariser of the activations that, unlike L1,
+        does not push them to exact zeros).
     dropout : float
         Dropout probability after every hidden activation during training.
     bias_shift : float
@@ -49,6 +53,7 @@ class Recipe:
     momentum: float = 0.9
     weight_decay: float = 0.0
     l1_activity: float = 0.0
+    l2_activity: float = 0.0
     dropout: float = 0.0
     bias_shift: float = 0.0
     batch_size: int = 128
@@ -59,7 +64,7 @@ class Recipe:
         f = "Recipe"
         check_choice(self.optimizer, ("adam", "sgd"), param="optimizer", func=f)
         check_positive_float(self.lr, param="lr", func=f)
-        for name in ("momentum", "weight_decay", "l1_activity"):
+        for name in ("momentum", "weight_decay", "l1_activity", "l2_activity"):
             check_positive_float(getattr(self, name), param=name, func=f, allow_zero=True)
         check_real(self.dropout, param="dropout", func=f, low=0.0, high=1.0, high_open=True)
         check_real(self.bias_shift, param="bias_shift", func=f)

@@ -90,7 +90,11 @@ class TrainResult:
     val_loss, val_acc : np.ndarray, shape (K, T), or None
         The validation curves, when the dataset has a validation split (``None`` otherwise).
         :meth:`at_best_val` and :meth:`at_matched_fit` read every curve at a step chosen per
-        member; weights are kept for the last step only.
+        member.
+    best_val_weights : list of (W, b) or None
+        Every member's weights at its :meth:`at_best_val` checkpoint (best validation accuracy,
+        or loss for regression; ties: the earliest), stacked like ``weights``; ``None`` without
+        a validation split. :meth:`model` and :meth:`hidden` read them with ``at="best_val"``.
     """
 
     widths: tuple[int, ...]
@@ -111,6 +115,7 @@ class TrainResult:
     train_cpu_s: float = 0.0
     val_loss: np.ndarray | None = None
     val_acc: np.ndarray | None = None
+    best_val_weights: list | None = field(default=None, repr=False)
 
     @property
     def n_members(self) -> int:
@@ -247,53 +252,72 @@ class TrainResult:
         return replace(
             self, init=inits[0] if len(set(inits)) == 1 else inits,
             seeds=tuple(self.seeds[m] for m in idx), recipes=tuple(self.recipes[m] for m in idx),
-            weights=[(w[idx], b[idx]) for w, b in self.weights], **curves)
+            weights=[(w[idx], b[idx]) for w, b in self.weights],
+            best_val_weights=None if self.best_val_weights is None else
+            [(w[idx], b[idx]) for w, b in self.best_val_weights], **curves)
 
     @property
     def member_inits(self) -> tuple[str, ...]:
         """The init scheme of each member (``init`` repeated, or ``init[r]`` for recipe r)."""
         return member_inits(self.init, self.n_members)
 
-    def model(self, k: int) -> nn.Sequential:
-        """Member ``k`` as a standalone ``nn.Sequential`` (a copy; float32, CPU)."""
+    def weights_at(self, at: str = "final", func: str = "TrainResult.weights_at") -> list:
+        """The stacked weights at the last step (``at="final"``) or at every member's best
+        validation checkpoint (``at="best_val"``, a named error without a validation split)."""
+        check_choice(at, ("final", "best_val"), param="at", func=func)
+        if at == "final":
+            return self.weights
+        if self.best_val_weights is None:
+            raise InvalidInputError(f"{func}(at='best_val') needs a run with a validation split, "
+                                    f"and this one has none. Load the dataset with "
+                                    f"reluthe.data.load(..., val_size=0.2).")
+        return self.best_val_weights
+
+    def model(self, k: int, at: str = "final") -> nn.Sequential:
+        """Member ``k`` as a standalone ``nn.Sequential`` (a copy; float32, CPU), with its
+        weights ``at`` the last step or its best validation checkpoint (:meth:`weights_at`)."""
         if isinstance(k, bool | np.bool_) or not isinstance(k, numbers.Integral) \
                 or not 0 <= k < self.n_members:
             raise InvalidInputError(f"The 'k' parameter of TrainResult.model must be an integer "
                                     f"in [0, {self.n_members}). Got {_fmt(k)} instead.")
         k = int(k)
+        weights = self.weights_at(at, "TrainResult.model")
         net = mlp(list(self.widths), self.activation, "default", seed=0,
                   activation_params=self.activation_params,
                   output_activation=self.output_activation)
         linears = [m for m in net if isinstance(m, nn.Linear)]
         with torch.no_grad():
-            for lin, (w, b) in zip(linears, self.weights):
+            for lin, (w, b) in zip(linears, weights):
                 lin.weight.copy_(w[k])
                 lin.bias.copy_(b[k])
         return net
 
-    def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Post-activation hidden features of every member on inputs ``x``: list of (K, N, h).
+    def hidden(self, x: torch.Tensor, at: str = "final") -> list[torch.Tensor]:
+        """Post-activation hidden features of every member on inputs ``x``: list of (K, N, h),
+        with the weights ``at`` the last step or the best validation checkpoint.
 
         ``x`` is a tensor, array or nested list of real numbers (floating or integer, converted
         to float32) with ``widths[0]`` features per row after flattening; bool, complex, object
         and string data and NaN/inf values are refused.
         """
+        weights = self.weights_at(at, "TrainResult.hidden")
         act = activation_fn(self.activation, **self.activation_params)
         x = self._points(x, "TrainResult.hidden")
         with torch.no_grad():
-            _, hs = stacked_mlp(self.weights, x, act)
+            _, hs = stacked_mlp(weights, x, act)
         return hs
 
-    def outputs(self, x: torch.Tensor) -> torch.Tensor:
+    def outputs(self, x: torch.Tensor, at: str = "final") -> torch.Tensor:
         """Outputs of every member on inputs ``x`` (after ``output_activation``): (K, N, out).
 
-        ``x`` as in :meth:`hidden`.
+        ``x`` and ``at`` as in :meth:`hidden`.
         """
+        weights = self.weights_at(at, "TrainResult.outputs")
         act = activation_fn(self.activation, **self.activation_params)
         out_act = activation_fn(self.output_activation) if self.output_activation else None
         x = self._points(x, "TrainResult.outputs")
         with torch.no_grad():
-            out, _ = stacked_mlp(self.weights, x, act,
+            out, _ = stacked_mlp(weights, x, act,
                                  out_act=out_act)
         return out
 
