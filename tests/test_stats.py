@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 from scipy import stats as st
 
+from reluthe import stats
 from reluthe.errors import InvalidInputError
 from reluthe.stats import (
     Estimate,
@@ -345,3 +346,30 @@ def test_bad_input_raises_invalid_input_naming_parameter_and_value(call, param, 
 def test_accuracy_ci_contains_its_value_at_the_bounds(value):
     e = accuracy_ci([value] * 4, 10_000)
     assert e.low <= e.value <= e.high and 0.0 <= e.low and e.high <= 1.0
+
+
+def test_hierarchical_bootstrap_covers_the_mean_of_two_level_data():
+    """10 clusters × 3 runs with between- and within-cluster noise: the 95 % interval covers
+    the true mean in about 95 % of 150 simulated designs (binomial sd 1.8 %), and its p-value
+    is small for a large effect, large for none."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 3)
+    covered = 0
+    for _ in range(150):
+        x = 1.0 + np.repeat(rng.normal(0, 0.5, 10), 3) + rng.normal(0, 0.3, 30)
+        e = stats.hierarchical_bootstrap_ci(x, labels, seed=1, n_boot=500)
+        covered += e.low <= 1.0 <= e.high
+    assert 0.85 <= covered / 150 <= 1.0
+    assert e.n == 10 and e.method.startswith("two-stage")
+    assert stats.hierarchical_bootstrap_ci(x, labels, seed=1, n_boot=500).p_value == 0.0
+    null = stats.hierarchical_bootstrap_ci(x - x.mean(), labels, seed=1, n_boot=500)
+    assert null.p_value > 0.5
+    again = stats.hierarchical_bootstrap_ci(x, labels, seed=1, n_boot=500)
+    assert (again.low, again.high) == (e.low, e.high)  # deterministic for a seed
+
+
+def test_hierarchical_bootstrap_drops_nan_and_needs_two_clusters():
+    e = stats.hierarchical_bootstrap_ci([1.0, float("nan"), 2.0], [0, 0, 0])
+    assert e.value == 1.5 and not e.has_ci and e.n == 1
+    with pytest.raises(InvalidInputError, match="'values' and 'clusters'"):
+        stats.hierarchical_bootstrap_ci([1.0, 2.0], [0])

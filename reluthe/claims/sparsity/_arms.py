@@ -42,8 +42,8 @@ from reluthe.protocol import LRSelection, select_lr_across
 from reluthe.train import Recipe
 
 __all__ = ["Setting", "Arm", "settings", "setting", "activations", "lrs", "data_seeds",
-           "model_seeds", "dataset", "arm", "rows", "design", "FIT_TARGET", "VAL_SIZE", "OOD",
-           "N_PROBE_POINTS"]
+           "model_seeds", "dataset", "load", "hidden", "arm", "rows", "design", "FIT_TARGET",
+           "VAL_SIZE", "OOD", "N_PROBE_POINTS"]
 
 VAL_SIZE = 0.2  # share of each training split held out for validation
 FIT_TARGET = 0.95  # matched fit: first evaluation with train accuracy >= this
@@ -92,15 +92,17 @@ def setting(quick: bool, name: str) -> Setting:
 
 
 def activations(ctx: Context, name: str) -> tuple[str, ...]:
-    """The activations compared on dataset ``name``: on the main datasets relu, the non-sparse
-    alternatives and the linear floor (identity); elu and softplus join under ``--full``; the
-    sanity dataset compares relu with identity only (a linear model already fits it)."""
+    """The activations compared on dataset ``name``: on the main datasets relu, non-sparse
+    alternatives (leaky_relu, gelu, silu, tanh) and the linear floor (identity); elu, softplus
+    and sigmoid join under ``--full`` (the default run's time budget); the sanity dataset
+    compares relu with identity only (a linear model already fits it)."""
     if ctx.quick:
         return ("relu", "leaky_relu", "tanh", "identity")
     if setting(False, name).role == "sanity" and not ctx.full:
         return ("relu", "identity")
     extra = ("elu", "softplus") if ctx.full else ()
-    return ("relu", "leaky_relu", *extra, "gelu", "silu", "tanh", "sigmoid", "identity")
+    tail = ("sigmoid",) if ctx.full else ()
+    return ("relu", "leaky_relu", *extra, "gelu", "silu", "tanh", *tail, "identity")
 
 
 def lrs(quick: bool) -> tuple[float, ...]:
@@ -123,7 +125,9 @@ def model_seeds(ctx: Context) -> list[int]:
 
 
 @functools.cache
-def _load(name: str, seed: int, options: tuple) -> data.Dataset:
+def load(name: str, seed: int, options: tuple) -> data.Dataset:
+    """``reluthe.data.load(name, seed, **dict(options))`` cached in this process (datasets are
+    never modified)."""
     return data.load(name, seed=seed, **dict(options))
 
 
@@ -131,7 +135,7 @@ def dataset(ctx: Context, name: str, data_seed: int, **extra) -> data.Dataset:
     """Dataset ``name`` of the run's setting under ``data_seed``, with the validation split
     (cached; ``extra`` options for variants, e.g. :data:`OOD`)."""
     options = (*setting(ctx.quick, name).options, ("val_size", VAL_SIZE), *sorted(extra.items()))
-    return _load(name, data_seed, options)
+    return load(name, data_seed, options)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -144,6 +148,7 @@ class Arm:
     changes: dict  # recipe fields other than lr/steps/eval_every (e.g. l1_activity)
     data_seeds: tuple[int, ...]
     selections: tuple[LRSelection, ...]  # one per data seed, all with the same lr
+    output_activation: str | None = None
 
     @property
     def lr(self) -> float:
@@ -157,31 +162,48 @@ class Arm:
         """JSON-ready summary: the arm, the grid and every member's validation score per lr."""
         return {"dataset": self.setting.dataset, "activation": self.activation,
                 "activation_params": dict(self.activation_params), "changes": dict(self.changes),
+                "output_activation": self.output_activation,
                 "lrs": list(self.lrs), "lr": self.lr,
                 "val_scores": [s.scores.tolist() for s in self.selections]}
 
 
 def arm(ctx: Context, dataset_name: str, activation: str, activation_params: dict | None = None,
-        **changes) -> Arm:
+        output_activation: str | None = None, **changes) -> Arm:
     """Train one arm (cached per run settings): the learning rate chosen on validation over
-    :func:`data_seeds` × :func:`model_seeds`, ``changes`` applied to the setting's recipe."""
+    :func:`data_seeds` × :func:`model_seeds`, ``changes`` applied to the setting's recipe,
+    ``output_activation`` after the last layer (C24)."""
     frozen = tuple(sorted((activation_params or {}).items()))
-    return _arm(ctx.settings, dataset_name, activation, frozen, tuple(sorted(changes.items())))
+    return _arm(ctx.settings, dataset_name, activation, frozen, tuple(sorted(changes.items())),
+                output_activation)
 
 
 @functools.cache
-def _arm(settings_: Settings, name: str, activation: str, params: tuple, changes: tuple) -> Arm:
+def _arm(settings_: Settings, name: str, activation: str, params: tuple, changes: tuple,
+         output_activation: str | None) -> Arm:
     ctx = Context(settings_)
     s = setting(ctx.quick, name)
     seeds = data_seeds(ctx)
     sets = [dataset(ctx, name, d) for d in seeds]
     recipe = dataclasses.replace(s.recipe(), **dict(changes))
     widths = [sets[0].input_dim, *hidden(ctx.quick), sets[0].n_classes]
-    ctx.log(f"arm {name} {activation} {dict(params)} {dict(changes)}")
+    ctx.log(f"arm {name} {activation} {dict(params)} {dict(changes)} {output_activation}")
     sel = select_lr_across(sets, widths, lrs=lrs(ctx.quick), seeds=model_seeds(ctx),
                            recipe=recipe, activation=activation,
-                           activation_params=dict(params), device=ctx.device)
-    return Arm(s, activation, dict(params), dict(changes), tuple(seeds), sel)
+                           activation_params=dict(params), device=ctx.device,
+                           output_activation=output_activation)
+    for one in sel:
+        _readonly(one)
+    return Arm(s, activation, dict(params), dict(changes), tuple(seeds), sel, output_activation)
+
+
+def _readonly(sel: LRSelection) -> None:
+    """Flag the cached arrays of a selection non-writeable: arms are shared by several claims of
+    one run, so none may change them (the weight tensors are only ever read)."""
+    sel.scores.flags.writeable = False
+    for res in (sel.result, sel.full):
+        for name in ("steps", "train_loss", "test_loss", "train_acc", "test_acc", "val_loss",
+                     "val_acc"):
+            getattr(res, name).flags.writeable = False
 
 
 def _finite_or_none(v) -> float | None:
@@ -200,7 +222,8 @@ def _ood_accuracy(ctx: Context, a: Arm, data_seed: int, sel: LRSelection) -> dic
 
 
 def rows(ctx: Context, a: Arm) -> list[dict]:
-    """One record row per (data seed, model seed) of arm ``a``.
+    """One record row per (data seed, model seed) of arm ``a`` (computed once per arm and run;
+    each call returns fresh copies of the rows).
 
     Fields: ``dataset``, ``activation``, ``activation_params``, the recipe ``changes``,
     ``data_seed``, ``seed`` (model), ``lr`` (chosen), ``diverged`` (non-finite final train
@@ -211,6 +234,13 @@ def rows(ctx: Context, a: Arm) -> list[dict]:
     and ``ood_<variant>`` accuracies on mnist1d; at matched fit ``fit_reached``, ``fit_step``,
     ``fit_test_acc``, ``fit_train_acc``, ``fit_gap`` (None where not reached).
     """
+    return [dict(r, zero_fraction_layers=list(r["zero_fraction_layers"]))
+            for r in _rows(ctx.settings, a)]
+
+
+@functools.cache
+def _rows(settings_: Settings, a: Arm) -> tuple[dict, ...]:
+    ctx = Context(settings_)
     out = []
     for data_seed, sel in zip(a.data_seeds, a.selections):
         res = sel.result
@@ -240,7 +270,7 @@ def rows(ctx: Context, a: Arm) -> list[dict]:
                 "fit_train_acc": _finite_or_none(fit.train_acc[k]),
                 "fit_gap": _finite_or_none(fit.train_acc[k] - fit.test_acc[k]),
             })
-    return out
+    return tuple(out)
 
 
 def design(ctx: Context, names: tuple[str, ...] | None = None) -> dict:
@@ -250,7 +280,8 @@ def design(ctx: Context, names: tuple[str, ...] | None = None) -> dict:
                          for split in ("train", "val", "test")}
              for s in chosen for d in data_seeds(ctx)[:1]}
     return {"quick": ctx.quick, "device": ctx.device, "data_seeds": data_seeds(ctx),
-            "model_seeds": model_seeds(ctx), "lrs": list(lrs(ctx.quick)),
+            "model_seeds": model_seeds(ctx), "bootstrap_seed": ctx.seeds("bootstrap", 1)[0],
+            "lrs": list(lrs(ctx.quick)),
             "hidden": list(hidden(ctx.quick)), "val_size": VAL_SIZE, "fit_target": FIT_TARGET,
             "settings": [dataclasses.asdict(s) | {"options": dict(s.options),
                                                   "activations": list(activations(ctx, s.dataset))}

@@ -14,13 +14,15 @@ from reluthe.claims.sparsity._protocol import MIN_SEEDS
 from reluthe.stats import (
     Estimate,
     compare,
+    hierarchical_bootstrap_ci,
+    holm,
     paired_diff_ci,
     spearman_ci,
     spearman_cluster_ci,
 )
 
 __all__ = ["est", "acc_est", "paired", "rho", "fmt_est", "pp", "too_few", "inconclusive",
-           "seed_count", "floats", "classify", "cells"]
+           "seed_count", "floats", "classify", "cells", "unit_diffs", "family"]
 
 
 def floats(values) -> list[float]:
@@ -110,3 +112,55 @@ def cells(raw, by: tuple[str, ...], **where) -> dict[tuple, dict[str, list]]:
         for name, value in row.items():
             cell.setdefault(name, []).append(value)
     return out
+
+
+def unit_diffs(a_rows, b_rows, field: str, usable=None) -> tuple[np.ndarray, np.ndarray, list]:
+    """Paired differences ``a − b`` of ``field`` per (data seed, model seed) unit.
+
+    Units are matched on ``("data_seed", "seed")``; a unit is dropped when it is missing from
+    either arm, when ``usable(row)`` is False for either row, or when a value is not finite.
+    Returns the differences, their data seeds (the clusters) and the dropped units as
+    ``(data_seed, seed)`` pairs, so the evidence can name them.
+    """
+    b_by = {(r["data_seed"], r["seed"]): r for r in b_rows}
+    diffs, clusters, dropped = [], [], []
+    for ra in a_rows:
+        unit = (ra["data_seed"], ra["seed"])
+        rb = b_by.get(unit)
+        ok = rb is not None and (usable is None or (usable(ra) and usable(rb)))
+        va = floats([ra.get(field)])[0]
+        vb = floats([rb.get(field)])[0] if rb is not None else math.nan
+        if ok and math.isfinite(va) and math.isfinite(vb):
+            diffs.append(va - vb)
+            clusters.append(unit[0])
+        else:
+            dropped.append(list(unit))
+    return np.asarray(diffs), np.asarray(clusters), dropped
+
+
+def family(comparisons: list[tuple[np.ndarray, np.ndarray]], seed: int,
+           confidence: float = 0.95) -> list[Estimate]:
+    """Mean paired differences of a family of ``m`` comparisons, each a ``(diffs, clusters)``
+    pair, with two-stage cluster-bootstrap intervals at the Bonferroni level
+    ``1 − (1 − confidence) / m`` and Holm-adjusted bootstrap p-values
+    (:func:`reluthe.stats.hierarchical_bootstrap_ci`, :func:`reluthe.stats.holm`).
+
+    Examples
+    --------
+    >>> d = np.array([0.02, 0.03, 0.01, 0.04, 0.02, 0.03]); c = np.array([0, 0, 1, 1, 2, 2])
+    >>> f = family([(d, c), (-d, c)], seed=0)
+    >>> f[0].confidence, f[0].low > 0, f[1].high < 0, f[0].method.endswith("holm p")
+    (0.975, True, True, True)
+    """
+    m = len(comparisons)
+    if m == 0:
+        return []
+    level = 1.0 - (1.0 - confidence) / m
+    ests = [hierarchical_bootstrap_ci(d, c, seed=seed, confidence=level) for d, c in comparisons]
+    ps = [e.p_value for e in ests]
+    ok = [i for i, p in enumerate(ps) if p is not None]
+    adjusted = dict(zip(ok, holm([ps[i] for i in ok]))) if ok else {}
+    tag = f"bonferroni CI (family of {m}), holm p"
+    return [Estimate(e.value, e.low, e.high, e.n, e.confidence, f"{e.method}; {tag}",
+                     None if i not in adjusted else float(adjusted[i]))
+            for i, e in enumerate(ests)]
