@@ -19,6 +19,8 @@ from reluthe.probes.generalization import (
     linear_probe,
     random_segments,
     region_density,
+    rotated_segments,
+    segment_crossings,
 )
 from reluthe.probes.sparsity import (
     sparsity_profile,
@@ -231,3 +233,42 @@ def test_region_density_on_a_known_net_and_by_dense_sampling():
     changes = int((pattern[1:] != pattern[:-1]).any(1).sum())
     d = region_density(model, start[None], end[None])[0]
     assert d * np.linalg.norm(end - start) == pytest.approx(changes)
+
+
+def test_segment_crossings_per_layer_match_dense_sampling():
+    """Per-layer boundary counts against an independent count of pattern changes on a grid."""
+    model = mlp([3, 5, 7, 1], seed=4)
+    start, end = np.array([[-2.0, 1.0, 0.5], [1.0, -1.0, 2.0]]), np.array([[2.0, -1.5, -0.5],
+                                                                           [-1.0, 2.0, -2.0]])
+    c = segment_crossings(model, start, end)
+    t = np.linspace(0, 1, 200001)[:, None]
+    for i in range(2):
+        pts = torch.as_tensor(start[i] + t * (end[i] - start[i]), dtype=torch.float64)
+        with torch.no_grad():
+            h1 = model[0].double()(pts)
+            h2 = model[2].double()(torch.relu(h1))
+        per_layer = [int(((h[1:] > 0) != (h[:-1] > 0)).any(1).sum()) for h in (h1, h2)]
+        assert c.layer_boundaries[i].tolist() == per_layer
+        pattern = torch.cat([h1 > 0, h2 > 0], 1)
+        assert c.boundaries[i] == int((pattern[1:] != pattern[:-1]).any(1).sum())
+    assert c.widths == (5, 7)
+    assert np.allclose(c.density, region_density(model, start, end))
+    assert np.allclose(c.density_per_neuron,
+                       c.layer_boundaries / c.lengths[:, None] / np.array([5, 7]))
+
+
+def test_rotated_segments_keep_the_geometry_and_are_seeded():
+    a, b = np.random.default_rng(0).normal(size=(2, 20, 6))
+    state = np.random.get_state()
+    ra, rb = rotated_segments(a, b, seed=3)
+    assert np.array_equal(ra, rotated_segments(a, b, seed=3)[0])
+    assert np.array_equal(state[1], np.random.get_state()[1])
+    for u, v in ((ra, a), (rb, b), (rb - ra, b - a)):  # norms of the ends and the length
+        assert np.allclose(np.linalg.norm(u, axis=1), np.linalg.norm(v, axis=1))
+    assert np.allclose(np.einsum("ij,ij->i", ra, rb), np.einsum("ij,ij->i", a, b))
+    assert not np.allclose(ra, a)
+    # uniformly random directions: the mean of rotated unit vectors is near 0
+    ua, _ = rotated_segments(np.tile(np.eye(6)[:1], (4000, 1)), np.ones((4000, 6)), seed=1)
+    assert np.abs(ua.mean(0)).max() < 0.05
+    with pytest.raises(InvalidInputError, match="same shape"):
+        rotated_segments(a, b[:3], seed=0)

@@ -12,7 +12,10 @@
 * :func:`region_density`: activation-region boundaries crossed per unit length along segments,
   counted exactly with :func:`reluthe.regions.count_on_line`; :func:`chord_segments` and
   :func:`random_segments` build the segments (between data points, or from random points in
-  random directions with matched lengths). Cf. Novak et al. 2018, "Sensitivity and
+  random directions with matched lengths); :func:`rotated_segments` turns segments about the
+  origin at random (same lengths and distances to the origin, off the data), and
+  :func:`segment_crossings` splits the exact counts by hidden layer (Hanin & Rolnick 2019's
+  boundaries per unit length per neuron). Cf. Novak et al. 2018, "Sensitivity and
   generalization in neural networks" (transition density along trajectories through data) and
   Humayun, Balestriero & Baraniuk 2024, "Deep networks always grok" (regions migrate away from
   the training points late in training).
@@ -43,7 +46,8 @@ from reluthe._validate import (
 from reluthe.errors import InvalidInputError
 
 __all__ = ["ProbeResult", "linear_probe", "generalization_gap", "ensemble_accuracy",
-           "chord_segments", "random_segments", "region_density"]
+           "chord_segments", "random_segments", "rotated_segments", "SegmentCrossings",
+           "segment_crossings", "region_density"]
 
 
 @dataclass(frozen=True)
@@ -243,12 +247,129 @@ def random_segments(x, lengths, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, starts + lengths[:, None] * d
 
 
+def rotated_segments(starts, ends, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each segment turned about the origin by its own uniformly random rotation.
+
+    Segment ``i`` is mapped to ``(Q_i a_i, Q_i b_i)`` with ``Q_i`` a Haar-random orthogonal
+    matrix (QR of a Gaussian matrix, signs fixed by ``diag(R)``; Mezzadri 2007). A rotation
+    keeps the length, both end points' norms and the angle between them, hence the distance to
+    the origin of every point of the segment: the geometry a network with an isotropic
+    first-layer init sees, without the segment's relation to the data (the geometry-matched
+    control of claim C13).
+
+    Examples
+    --------
+    >>> a, b = np.random.default_rng(0).normal(size=(2, 5, 4))
+    >>> ra, rb = rotated_segments(a, b, seed=1)
+    >>> bool(np.allclose(np.linalg.norm(ra, axis=1), np.linalg.norm(a, axis=1)))
+    True
+    >>> bool(np.allclose(np.einsum("ij,ij->i", ra, rb), np.einsum("ij,ij->i", a, b)))
+    True
+    """
+    func = "rotated_segments"
+    starts = check_finite_array(starts, param="starts", func=func, ndim=2)
+    ends = check_finite_array(ends, param="ends", func=func, ndim=2)
+    if starts.shape != ends.shape:
+        raise InvalidInputError(f"The 'starts' and 'ends' parameters of {func} must have the same "
+                                f"shape. Got {starts.shape} and {ends.shape} instead.")
+    rng = np.random.default_rng(check_seed(seed, func=func))
+    d = starts.shape[1]
+    out_s, out_e = np.empty_like(starts), np.empty_like(ends)
+    for i in range(len(starts)):
+        q, r = np.linalg.qr(rng.standard_normal((d, d)))
+        q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
+        out_s[i], out_e[i] = q @ starts[i], q @ ends[i]
+    return out_s, out_e
+
+
+@dataclass(frozen=True)
+class SegmentCrossings:
+    """Activation-region boundaries crossed by segments, in total and per hidden layer.
+
+    Attributes
+    ----------
+    lengths : np.ndarray, shape (n,)
+        Euclidean length of every segment.
+    boundaries : np.ndarray of int, shape (n,)
+        Boundaries crossed (activation regions on the segment minus 1).
+    layer_boundaries : np.ndarray of int, shape (n, n_layers)
+        Boundaries at which units of each hidden layer change state (a boundary where units of
+        several layers flip together counts once in each of them).
+    widths : tuple of int
+        Widths of the hidden layers.
+    """
+
+    lengths: np.ndarray
+    boundaries: np.ndarray
+    layer_boundaries: np.ndarray
+    widths: tuple[int, ...]
+
+    @property
+    def density(self) -> np.ndarray:
+        """Boundaries per unit length of every segment, shape (n,)."""
+        return self.boundaries / self.lengths
+
+    @property
+    def density_per_neuron(self) -> np.ndarray:
+        """Hanin & Rolnick's density: layer-l boundaries per unit length per neuron of layer l,
+        shape (n, n_layers)."""
+        return self.layer_boundaries / self.lengths[:, None] / np.asarray(self.widths)[None]
+
+
+def segment_crossings(net, starts, ends) -> SegmentCrossings:
+    """Exact region boundaries crossed by each segment, in total and per hidden layer.
+
+    Every segment is cut by :func:`reluthe.regions.count_on_line` (exact in float64); the
+    hidden layers whose units change state between consecutive regions give the per-layer
+    counts. Cf. Hanin & Rolnick 2019, "Complexity of linear regions in deep networks": at
+    initialisation the number of boundaries per unit length grows like the number of neurons,
+    so boundaries per unit length per neuron is comparable across widths and depths.
+
+    Parameters
+    ----------
+    net : torch.nn.Module or list of (W, b)
+        A piecewise-linear network accepted by :mod:`reluthe.regions`.
+    starts, ends : array-like, shape (n, input_dim)
+
+    Returns
+    -------
+    SegmentCrossings
+
+    Examples
+    --------
+    >>> net = [(np.array([[1.0], [1.0]]), np.array([0.0, -1.0])), (np.ones((1, 2)), np.zeros(1))]
+    >>> c = segment_crossings(net, [[-1.0]], [[3.0]])     # kinks at 0 and 1
+    >>> c.boundaries.tolist(), c.layer_boundaries.tolist(), c.density_per_neuron.tolist()
+    ([2], [[2]], [[0.25]])
+    """
+    from reluthe import regions
+    from reluthe.nets import as_plnet
+
+    func = "segment_crossings"
+    starts = check_finite_array(starts, param="starts", func=func, ndim=2)
+    ends = check_finite_array(ends, param="ends", func=func, ndim=2)
+    if starts.shape != ends.shape:
+        raise InvalidInputError(f"The 'starts' and 'ends' parameters of {func} must have the same "
+                                f"shape. Got {starts.shape} and {ends.shape} instead.")
+    pl = as_plnet(net, func=func)
+    edges = np.cumsum((0, *pl.widths))
+    lengths = np.linalg.norm(ends - starts, axis=1)
+    boundaries = np.empty(len(starts), dtype=np.int64)
+    layers = np.empty((len(starts), len(pl.widths)), dtype=np.int64)
+    for i, (a, b) in enumerate(zip(starts, ends)):
+        res = regions.count_on_line(pl, a, b)
+        flips = np.diff(np.asarray(res.patterns), axis=0) != 0  # (count - 1, n_units)
+        boundaries[i] = res.count - 1
+        layers[i] = [flips[:, lo:hi].any(1).sum() for lo, hi in zip(edges[:-1], edges[1:])]
+    return SegmentCrossings(lengths, boundaries, layers, tuple(pl.widths))
+
+
 def region_density(net, starts, ends) -> np.ndarray:
     """Activation-region boundaries crossed per unit length along each segment.
 
     For segment ``i`` this is ``(count_i - 1) / |end_i - start_i|`` with ``count_i`` the number
     of activation regions (:func:`reluthe.regions.count_on_line`, exact in float64) that the
-    segment crosses.
+    segment crosses (:attr:`SegmentCrossings.density` of :func:`segment_crossings`).
 
     Parameters
     ----------
@@ -266,15 +387,4 @@ def region_density(net, starts, ends) -> np.ndarray:
     >>> region_density(net, [[-1.0]], [[3.0]]).tolist()      # kinks at 0 and 1: 2 per 4 units
     [0.5]
     """
-    from reluthe import regions
-
-    func = "region_density"
-    starts = check_finite_array(starts, param="starts", func=func, ndim=2)
-    ends = check_finite_array(ends, param="ends", func=func, ndim=2)
-    if starts.shape != ends.shape:
-        raise InvalidInputError(f"The 'starts' and 'ends' parameters of {func} must have the same "
-                                f"shape. Got {starts.shape} and {ends.shape} instead.")
-    out = np.empty(len(starts))
-    for i, (a, b) in enumerate(zip(starts, ends)):
-        out[i] = (regions.count_on_line(net, a, b).count - 1) / float(np.linalg.norm(b - a))
-    return out
+    return segment_crossings(net, starts, ends).density

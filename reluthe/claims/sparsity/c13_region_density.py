@@ -2,192 +2,401 @@
 
 The article: a trained ReLU network cuts its input space into linear regions that follow the
 data. Measured as region density, the number of activation-region boundaries crossed per unit
-length (:func:`reluthe.probes.generalization.region_density`, exact), along three families of
-segments in the 40-D mnist1d input space (chords between training points, chords between test
-points, random segments of the same lengths), for the ReLU nets of the activation grid at init,
-at an early checkpoint and after training (both recipes). One raw row per (stage, seed).
+length (exact: :func:`reluthe.probes.generalization.segment_crossings`), in the 40-D mnist1d
+input space, for the ReLU nets of the family's shared arm (:func:`_arms.arm`, 3 data seeds × 3
+model seeds, learning rate chosen on validation).
+
+Why a rotated control. Chords between data points and random segments differ in geometry, not
+only in their relation to the data: at initialisation, before anything is learned, a segment's
+density already depends on how close it passes to the origin, where the first layer's kinks
+lie. The control here is each chord turned about the origin by its own random rotation
+(:func:`reluthe.probes.generalization.rotated_segments`): the same length and the same distance
+to the origin at every point, so at an isotropic init both have the same density distribution
+(checked: the rule reads the init ratio), while the rotated copy no longer runs between data
+points. Chords between training points and, separately, between test points (the same input
+distribution, never trained on) are compared with their own rotated copies.
+
+"During training": the trainer keeps only the final and best-validation weights, so the arm is
+re-trained with the same learning rate, seeds and batch order to intermediate step counts
+(the same trajectory prefix; the record checks that the loss curves coincide with the arm's).
+Hanin & Rolnick's density (boundaries per unit length per neuron, per layer) is reported along
+the training chords at every stage, and at He init for a deeper net. Exact local counts around
+points in the full input space (the regions-at-scale issue) are not available yet; only the
+exact counts along segments are used.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
 
 from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
-from reluthe.claims.sparsity._common import cells, est, fmt_est, inconclusive, paired, rho, too_few
+from reluthe.claims._protocol import MIN_SEEDS
+from reluthe.claims.sparsity import _arms
+from reluthe.claims.sparsity._common import fmt_est, inconclusive
 from reluthe.claims.sparsity._plot import errbar, new_figure, save
-from reluthe.claims.sparsity._protocol import MIN_SEEDS, protocol
-from reluthe.claims.sparsity._runs import (
-    base_design,
-    dataset,
-    early_relu,
-    grid,
-    init_weights,
-    member_slice,
-    model_seeds,
-    numpy_layers,
-)
-from reluthe.probes.generalization import chord_segments, random_segments, region_density
+from reluthe.probes.generalization import chord_segments, rotated_segments, segment_crossings
+from reluthe.stats import Estimate, compare, family_ci, mean_ci
+from reluthe.train import stacked_mlp_init, train_mlps
 
-FAMILIES = ("train", "test", "random")
+SETTING = "mnist1d"
+FAMILIES = ("train", "train_rotated", "test", "test_rotated")
+TRAJECTORY_FAMILIES = ("train", "train_rotated")
+MARGIN = math.log(1.1)  # log density ratios within ±10 % count as equal
+HE_DEPTH = 4  # hidden layers of the He-init net (Hanin & Rolnick's depth check)
+LABELS = {"train": "chords between training points",
+          "train_rotated": "training chords turned about the origin",
+          "test": "chords between test points",
+          "test_rotated": "test chords turned about the origin"}
+
 RULE = (
-    f"Statistic: region density = activation-region boundaries crossed per unit length "
-    f"(regions.count_on_line, exact) on three families of segments in the 40-D mnist1d input "
-    f"space: chords between random pairs of training points, between test points, and segments "
-    f"of the same lengths from random Gaussian points (the data's per-feature mean and std) in "
-    f"random directions; the same segments for every net. Per ReLU net (recipe adam, >= "
-    f"{MIN_SEEDS} seeds) D = log(density on training chords / density on random segments). "
-    f"Supported: D after training has a 95 % interval above 0 and the paired change of D from "
-    f"init to the end of training has an interval above 0 (training concentrates boundaries "
-    f"along the data). Refuted: either interval lies below 0. Partly: D after training above 0 "
-    f"but its change unclear (the concentration is there at init, not learned), or the change "
-    f"above 0 with D unclear. Inconclusive: fewer than {MIN_SEEDS} seeds, or both unclear. The "
-    f"train/test density ratio and its Spearman correlation with the generalization gap over "
-    f"the trained nets (both recipes) and an early checkpoint are reported beside it."
+    f"Statistic: region density = activation-region boundaries crossed per unit length (exact, "
+    f"regions.count_on_line) along segments in the 40-D mnist1d input space, for the ReLU MLPs "
+    f"of the shared arm (3 data seeds x 3 model seeds, lr chosen on validation) at "
+    f"initialisation and at the best-validation checkpoint. Segments per data seed: chords "
+    f"between random pairs of training points, chords between test points, and each chord "
+    f"turned about the origin by its own random rotation (same length and distance to the "
+    f"origin at every point; the geometry-matched control). Per net D_train = log(density on "
+    f"training chords / on their rotated copies), D_test likewise for test chords; nets that "
+    f"diverged (non-finite final training loss) are named and excluded. Each statistic is "
+    f"averaged over the nets of a data seed (the segments are drawn per data seed), and "
+    f"intervals are t intervals over the data-seed means, at the Bonferroni level (97.5 %) for "
+    f"the family {{D_train, D_test}} at the trained checkpoint, 95 % for D_train at init. "
+    f"Margin: |D| <= log 1.1. "
+    f"Inconclusive: fewer than {MIN_SEEDS} data seeds with usable nets, or the control fails at "
+    f"init (the 95 % interval of D_train at init lies beyond the margin), or D_train unclear. "
+    f"Refuted: the interval of trained D_train lies below -margin or inside ±margin "
+    f"(boundaries are not denser along the data than along geometry-matched segments off it). "
+    f"Supported: the intervals of trained D_train and D_test both lie above the margin (denser "
+    f"along the data distribution, not only at the training points). Partly: D_train's above "
+    f"the margin, D_test's not. Reported beside it: the "
+    f"densities over training steps (same lr, seeds and batch order to intermediate steps), the "
+    f"change of D_train from init, and Hanin & Rolnick's boundaries per unit length per neuron "
+    f"per layer (also at He init, {HE_DEPTH} hidden layers)."
 )
 
 
-def _segments(ctx: Context, n: int) -> tuple[dict, list[int], float]:
-    """The three segment families (seeded by the "probe" stream), their seeds, mean length."""
-    ds = dataset(ctx, "mnist1d")
-    xtr, xte = ds.x_train.double().numpy(), ds.x_test.double().numpy()
-    seeds = ctx.seeds("probe", 3)
-    tr = chord_segments(xtr, n, seed=seeds[0])
-    te = chord_segments(xte, n, seed=seeds[1])
-    lengths = np.linalg.norm(tr[1] - tr[0], axis=1)
-    rd = random_segments(xtr, lengths, seed=seeds[2])
-    return dict(zip(FAMILIES, (tr, te, rd))), seeds, float(lengths.mean())
+def n_segments(ctx: Context) -> int:
+    """Segments per family and data seed."""
+    return 3 if ctx.quick else 40 if ctx.full else 10
 
 
-def _stages(ctx: Context) -> dict[str, tuple]:
-    """stage -> (stacked weights, train acc, test acc) of the ReLU nets (None at init)."""
-    p = protocol(ctx.quick)
-    relu = grid(ctx, "mnist1d", "relu")
-    early = early_relu(ctx)
-    stages = {"init": (init_weights(relu.widths, "relu", model_seeds(ctx)), None, None),
-              "early": (early.weights, early.train_acc[:, -1], early.test_acc[:, -1])}
-    for recipe in p.recipe_names("mnist1d"):
-        sl = member_slice(ctx.quick, "mnist1d", recipe)
-        stage = "final" if recipe == "adam" else f"final_{recipe}"
-        stages[stage] = ([(a[sl], b[sl]) for a, b in relu.weights], relu.train_acc[sl, -1],
-                         relu.test_acc[sl, -1])
-    return stages
+def trajectory_steps(ctx: Context) -> tuple[int, ...]:
+    """Intermediate step counts re-trained along the arm's trajectory."""
+    return (20,) if ctx.quick else (30, 100, 300) if ctx.full else (100, 300)
+
+
+def _segments(ctx: Context, data_seed: int, probe: list[int]) -> dict[str, tuple]:
+    """The four segment families of one data seed (seeded by four "probe" seeds)."""
+    ds = _arms.dataset(ctx, SETTING, data_seed)
+    n = n_segments(ctx)
+    train = chord_segments(ds.x_train.double().numpy(), n, seed=probe[0])
+    test = chord_segments(ds.x_test.double().numpy(), n, seed=probe[1])
+    return {"train": train, "train_rotated": rotated_segments(*train, seed=probe[2]),
+            "test": test, "test_rotated": rotated_segments(*test, seed=probe[3])}
+
+
+def _net(weights, k: int) -> list:
+    """Member ``k`` of stacked weights as float64 ``(W, b)`` pairs."""
+    return [(w[k].double().numpy(), b[k].double().numpy()) for w, b in weights]
+
+
+def _densities(net, segments: dict, families) -> dict:
+    """Mean density per family, and Hanin & Rolnick's per-neuron density on training chords."""
+    out = {}
+    for fam in families:
+        c = segment_crossings(net, *segments[fam])
+        out[f"density_{fam}"] = float(c.density.mean())
+        if fam == "train":
+            per_layer = c.density_per_neuron.mean(0)
+            out["per_neuron_layers"] = per_layer.tolist()
+            out["per_neuron"] = float((c.density / sum(c.widths)).mean())
+    return out
+
+
+def _finite(weights, k: int) -> bool:
+    return all(bool(np.isfinite(w[k].numpy()).all() and np.isfinite(b[k].numpy()).all())
+               for w, b in weights)
+
+
+def _stage_rows(stage: str, weights, steps, res, k_rows: list[dict], segments: dict,
+                families) -> list[dict]:
+    """One row per member of ``weights`` (stacked) at one stage; accuracies at ``steps``."""
+    out = []
+    for k, base in enumerate(k_rows):
+        step = int(steps[k])
+        at = int(np.searchsorted(res.steps, step))
+        row = {"stage": stage, "step": step, "data_seed": base["data_seed"],
+               "seed": base["seed"], "diverged": base["diverged"],
+               "train_acc": float(res.train_acc[k, at]), "test_acc": float(res.test_acc[k, at])}
+        if _finite(weights, k):
+            row.update(_densities(_net(weights, k), segments, families))
+        out.append(row)
+    return out
+
+
+def _prefix(ctx: Context, a: _arms.Arm, data_seed: int, sel, steps: int):
+    """The arm's members re-trained to ``steps`` (same lr, seeds, batch order); and the largest
+    difference of their training-loss curve from the arm's at the common evaluations."""
+    recipe = dataclasses.replace(a.setting.recipe(a.lr), steps=steps, **a.changes)
+    res = sel.result
+    r = train_mlps(_arms.dataset(ctx, SETTING, data_seed), res.widths, seeds=list(res.seeds),
+                   recipes=recipe, activation=a.activation, device=ctx.device)
+    common = [i for i, s in enumerate(r.steps) if s in set(res.steps.tolist())]
+    at = [int(np.searchsorted(res.steps, r.steps[i])) for i in common]
+    diff = float(np.nanmax(np.abs(r.train_loss[:, common] - res.train_loss[:, at])))
+    return r, diff
+
+
+def _trajectory_rows(ctx: Context, a: _arms.Arm, data_seed: int, sel, members, segments):
+    """Rows at every intermediate step and at the final step; the prefix differences."""
+    res, rows, diffs = sel.result, [], {}
+    for steps in trajectory_steps(ctx):
+        r, diffs[steps] = _prefix(ctx, a, data_seed, sel, steps)
+        rows += _stage_rows(f"step {steps}", r.weights, [steps] * len(members), r, members,
+                            segments, TRAJECTORY_FAMILIES)
+    final = [int(res.steps[-1])] * len(members)
+    rows += _stage_rows("final", res.weights, final, res, members, segments, TRAJECTORY_FAMILIES)
+    return rows, diffs
+
+
+def _he_rows(ctx: Context, widths: list[int], segments: dict) -> list[dict]:
+    """Hanin & Rolnick's per-layer density at He init, :data:`HE_DEPTH` hidden layers."""
+    hidden = _arms.hidden(ctx.quick)[0]
+    he_widths = [widths[0], *[hidden] * HE_DEPTH, widths[-1]]
+    seeds = _arms.model_seeds(ctx)
+    weights = stacked_mlp_init(he_widths, seeds, init="he")
+    return [{"stage": "he_init", "step": 0, "seed": int(s), "hidden": he_widths[1:-1],
+             **_densities(_net(weights, k), segments, ("train",))} for k, s in enumerate(seeds)]
 
 
 @single_threaded
 def measure(ctx: Context) -> dict:
-    p = protocol(ctx.quick)
-    families, probe_seeds, mean_length = _segments(ctx, p.n_segments)
-    seeds = model_seeds(ctx)
-    stages = _stages(ctx)
-    raw = []
-    for stage, (weights, train_acc, test_acc) in stages.items():
-        ctx.log(f"C13: densities at {stage}")
-        for k, seed in enumerate(seeds):
-            net = numpy_layers(weights, k)
-            row = {"seed": seed, "stage": stage,
-                   **{name: float(region_density(net, s, e).mean())
-                      for name, (s, e) in families.items()}}
-            if train_acc is not None:
-                row.update(train_acc=float(train_acc[k]), test_acc=float(test_acc[k]))
-            raw.append(row)
-    steps = {"init": 0, "early": p.early_steps,
-             **{s: p.recipe("mnist1d", "adam").steps for s in stages if s.startswith("final")}}
-    design = {**base_design(ctx), "probe_seeds": dict(zip(FAMILIES, probe_seeds)),
-              "stages": list(stages), "steps": steps, "n_segments": p.n_segments,
-              "mean_length": mean_length, "hidden": list(p.hidden)}
+    a = _arms.arm(ctx, SETTING, "relu")
+    arm_rows = _arms.rows(ctx, a)
+    probe = ctx.seeds("probe", 4 * len(a.data_seeds))
+    raw, prefix_diff = [], {}
+    for i, (data_seed, sel) in enumerate(zip(a.data_seeds, a.selections)):
+        ctx.log(f"C13: densities, data seed {data_seed}")
+        segments = _segments(ctx, data_seed, probe[4 * i:4 * i + 4])
+        res = sel.result
+        members = [r for r in arm_rows if r["data_seed"] == data_seed]
+        init = stacked_mlp_init(res.widths, list(res.seeds))
+        raw += _stage_rows("init", init, [0] * len(members), res, members, segments, FAMILIES)
+        raw += _stage_rows("best_val", res.best_val_weights, [r["best_step"] for r in members],
+                           res, members, segments, FAMILIES)
+        rows, prefix_diff[data_seed] = _trajectory_rows(ctx, a, data_seed, sel, members,
+                                                        segments)
+        raw += rows
+        if i == 0:
+            raw += [{**r, "data_seed": int(data_seed)}
+                    for r in _he_rows(ctx, res.widths, segments)]
+    design = {**_arms.design(ctx, (SETTING,)), "arm": a.describe(),
+              "widths": list(a.selections[0].result.widths),
+              "probe_seeds": probe, "n_segments": n_segments(ctx),
+              "trajectory_steps": list(trajectory_steps(ctx)), "margin": MARGIN,
+              "he_depth": HE_DEPTH,
+              "prefix_max_train_loss_difference": {str(d): {str(s): v for s, v in diffs.items()}
+                                                   for d, diffs in prefix_diff.items()}}
     return {"design": design, "raw": raw}
 
 
-def _log_ratio(a, b) -> np.ndarray:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(a / b)
+# --------------------------------------------------------------------------- decide
 
 
-def _stage_cells(raw) -> dict[str, dict[str, list]]:
-    return {stage: c for (stage,), c in cells(raw, ("stage",)).items()}
+def _log_ratio(a, b) -> float:
+    if a is None or b is None or not (a > 0 and b > 0):
+        return math.nan
+    return math.log(a / b)
 
 
-def _densities_text(v: dict) -> str:
-    return "/".join(f"{np.mean(v[f]):.2f}" for f in FAMILIES)
+def _usable(raw, stage: str) -> list[dict]:
+    return [r for r in raw if r["stage"] == stage and not r["diverged"]
+            and r.get("density_train") is not None]
 
 
-def _verdict(d_final, change, key: str, evidence: dict, detail: str) -> Outcome:
-    pos = d_final.has_ci and d_final.low > 0
-    grow = change.has_ci and change.low > 0
-    if pos and grow:
-        return Outcome(Verdict.SUPPORTED, key, evidence, detail)
-    if (d_final.has_ci and d_final.high < 0) or (change.has_ci and change.high < 0):
-        return Outcome(Verdict.REFUTED, key, evidence,
-                       "Training does not concentrate region boundaries along the data. " + detail)
-    if pos or grow:
-        return Outcome(Verdict.PARTLY, key, evidence,
-                       ("Boundaries are denser along the data, but training does not measurably "
-                        "add to it. " if pos else "Training adds boundaries along the data, but "
-                        "not measurably more than elsewhere. ") + detail)
-    return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                   "Neither statistic is separated from 0; more segments or seeds would. " + detail)
+def _cluster_means(rows: list[dict], stat) -> dict[int, float]:
+    """``stat(row)`` averaged over the nets of each data seed (NaN values dropped)."""
+    out: dict[int, list] = {}
+    for r in rows:
+        v = stat(r)
+        if math.isfinite(v):
+            out.setdefault(r["data_seed"], []).append(v)
+    return {d: float(np.mean(v)) for d, v in out.items()}
+
+
+def _d(fam: str):
+    return lambda r: _log_ratio(r.get(f"density_{fam}"), r.get(f"density_{fam}_rotated"))
+
+
+def _change(init: list[dict]):
+    """D_train of a trained net minus D_train of the same net at init (same data and model
+    seed)."""
+    at_init = {(r["data_seed"], r["seed"]): _d("train")(r) for r in init}
+    return lambda r: _d("train")(r) - at_init.get((r["data_seed"], r["seed"]), math.nan)
+
+
+def _stage_density(raw, stage: str, fam: str) -> Estimate:
+    """Mean density of ``fam`` at ``stage`` over the data-seed means."""
+    def value(r):
+        v = r.get(f"density_{fam}")
+        return math.nan if v is None else float(v)
+    means = _cluster_means(_usable(raw, stage), value)
+    return mean_ci(list(means.values())) if means else Estimate(math.nan, None, None, 0)
+
+
+def _per_neuron(raw, stage: str) -> dict:
+    """Hanin & Rolnick's density per layer (mean over nets) and overall at ``stage``."""
+    rows = [r for r in raw if r["stage"] == stage and r.get("per_neuron_layers") is not None
+            and not r.get("diverged", False)]
+    if not rows:
+        return {}
+    return {"layers": np.mean([r["per_neuron_layers"] for r in rows], 0).tolist(),
+            "all": float(np.mean([r["per_neuron"] for r in rows]))}
+
+
+def _stages(raw) -> list[str]:
+    seen = []
+    for r in raw:
+        if r["stage"] not in seen and r["stage"] != "he_init":
+            seen.append(r["stage"])
+    return seen
+
+
+def _evidence(raw, design, fam_est, d_init, change, excluded) -> dict:
+    return {"D_train_trained": fam_est[0].to_dict(), "D_test_trained": fam_est[1].to_dict(),
+            "D_train_init": d_init.to_dict(), "D_train_change_from_init": change.to_dict(),
+            "margin": design["margin"],
+            "density": {s: {f: _stage_density(raw, s, f).to_dict() for f in FAMILIES
+                            if any(f"density_{f}" in r for r in raw if r["stage"] == s)}
+                        for s in _stages(raw)},
+            "per_neuron_density": {s: _per_neuron(raw, s) for s in (*_stages(raw), "he_init")},
+            "excluded_diverged": excluded,
+            "prefix_max_train_loss_difference": design.get("prefix_max_train_loss_difference")}
+
+
+def _verdict(a: str, b: str) -> tuple[Verdict, str]:
+    if a in ("less", "tie"):
+        return Verdict.REFUTED, ("Training does not make boundaries denser along the data than "
+                                 "along the same segments turned away from it. ")
+    if a == "unclear":
+        return Verdict.INCONCLUSIVE, ("The trained ratio is not separated from the margin; more "
+                                      "data seeds or segments would. ")
+    if b == "greater":
+        return Verdict.SUPPORTED, ("Boundaries are denser along the data, for unseen test points "
+                                   "too. ")
+    return Verdict.PARTLY, ("Boundaries are denser along chords between training points, but "
+                            "not measurably along chords between test points. ")
 
 
 def decide(measured: dict) -> Outcome:
-    design = measured["design"]
-    st = _stage_cells(measured["raw"])
-    if "init" not in st or "final" not in st:
-        return inconclusive("the init and final stages are both needed")
-    few = too_few(st["init"]["train"], st["final"]["train"])
-    if few is not None:
-        return inconclusive(f"only {few} seed(s); the rule needs >= {MIN_SEEDS}")
-    d = {s: _log_ratio(v["train"], v["random"]) for s, v in st.items()}
-    d_final = est(d["final"])
-    change = paired(d["final"], d["init"])
-    finals = [s for s in st if s.startswith("final")]
-    ratio = np.concatenate([_log_ratio(st[s]["test"], st[s]["train"]) for s in finals])
-    gap = np.concatenate([np.subtract(st[s]["train_acc"], st[s]["test_acc"]) for s in finals])
-    r_gap = rho(ratio, gap, design["bootstrap_seed"])
-    evidence = {"log_train_over_random": {s: est(v).to_dict() for s, v in d.items()},
-                "change_final_minus_init": change.to_dict(),
-                "density": {s: {f: est(v[f]).to_dict() for f in FAMILIES} for s, v in st.items()},
-                "log_test_over_train_final": est(ratio).to_dict(),
-                "rho_test_train_ratio_vs_gap": r_gap.to_dict(),
-                "mean_segment_length": design.get("mean_length")}
-    f, i = st["final"], st["init"]
-    key = (f"boundaries per unit length, trained: train chords {np.mean(f['train']):.2f}, test "
-           f"{np.mean(f['test']):.2f}, random {np.mean(f['random']):.2f} (init "
-           f"{_densities_text(i)}); log ratio train/random {fmt_est(d_final, 1, 2)}")
-    early = (f" After {design['steps']['early']} steps the densities are "
-             f"{_densities_text(st['early'])} (train/test/random)." if "early" in st else "")
-    detail = (f"In the 40-D mnist1d input space a trained ReLU MLP crosses "
-              f"{np.mean(f['train']):.2f} activation-region boundaries per unit length along "
-              f"chords between training points, {np.mean(f['test']):.2f} between test points and "
-              f"{np.mean(f['random']):.2f} along random segments of the same length (at init "
-              f"{_densities_text(i)}): "
-              f"log(train/random) = {fmt_est(d_final, 1, 2)}, changed by {fmt_est(change, 1, 2)} "
-              f"during training.{early} Density between test points relative to training points "
-              f"(log ratio {fmt_est(est(ratio), 1, 2)}) correlates with the generalization gap "
-              f"at ρ = {fmt_est(r_gap, 1, 2)} over {len(gap)} trained nets. Region density is a "
-              f"proxy: it says where the piecewise-linear map bends, not that the bends capture "
-              f"the right structure (cf. Novak et al. 2018; Humayun et al. 2024).")
-    return _verdict(d_final, change, key, evidence, detail)
+    design, raw = measured["design"], measured["raw"]
+    init, trained = _usable(raw, "init"), _usable(raw, "best_val")
+    excluded = sorted({f"data seed {r['data_seed']}, model seed {r['seed']}" for r in raw
+                       if r.get("diverged")})
+    d_tr, d_te = _cluster_means(trained, _d("train")), _cluster_means(trained, _d("test"))
+    d_in = _cluster_means(init, _d("train"))
+    n = min(len(d_tr), len(d_te), len(d_in))
+    if n < MIN_SEEDS:
+        return inconclusive(f"only {n} data seed(s) with usable nets; the rule needs >= "
+                            f"{MIN_SEEDS}", {"excluded_diverged": excluded})
+    fam_est = family_ci([lambda c: mean_ci(list(d_tr.values()), c),
+                         lambda c: mean_ci(list(d_te.values()), c)])
+    d_init = mean_ci(list(d_in.values()))
+    change = mean_ci(list(_cluster_means(trained, _change(init)).values()))
+    evidence = _evidence(raw, design, fam_est, d_init, change, excluded)
+    dens = {f: _stage_density(raw, "best_val", f) for f in FAMILIES}
+    dens0 = {f: _stage_density(raw, "init", f) for f in FAMILIES}
+    key = (f"trained ReLU MLP, boundaries per unit length: training chords "
+           f"{dens['train'].value:.2f} vs rotated {dens['train_rotated'].value:.2f}, test chords "
+           f"{dens['test'].value:.2f} vs rotated {dens['test_rotated'].value:.2f}; log ratio "
+           f"train {fmt_est(fam_est[0], 1, 2)}, test {fmt_est(fam_est[1], 1, 2)}")
+    hr = evidence["per_neuron_density"]
+    detail = (f"In the 40-D mnist1d input space, at the best-validation checkpoint, a ReLU MLP "
+              f"({'-'.join(map(str, design['widths']))}) crosses {dens['train'].value:.2f} "
+              f"activation-region boundaries per unit length along chords between training "
+              f"points and {dens['train_rotated'].value:.2f} along the same chords turned about "
+              f"the origin (at init {dens0['train'].value:.2f} and "
+              f"{dens0['train_rotated'].value:.2f}); between test points "
+              f"{dens['test'].value:.2f} vs {dens['test_rotated'].value:.2f}. Log ratios over "
+              f"{n} data seeds (family of 2, Bonferroni): training chords "
+              f"{fmt_est(fam_est[0], 1, 2)}, test chords {fmt_est(fam_est[1], 1, 2)}; at init "
+              f"{fmt_est(d_init, 1, 2)}; change from init {fmt_est(change, 1, 2)}. "
+              f"{_trajectory_text(evidence['density'])}{_hr_text(hr)}"
+              f"{_excluded_text(excluded)}Region density is a proxy: it says where the "
+              f"piecewise-linear map bends, not that the bends capture the right structure "
+              f"(cf. Novak et al. 2018; Humayun et al. 2024).")
+    if compare(d_init, design["margin"]) in ("greater", "less"):
+        return Outcome(Verdict.INCONCLUSIVE, "inconclusive: the rotated control differs at init",
+                       evidence, "The rotated segments do not match the chords at init, so the "
+                       "control is not geometry-matched. " + detail)
+    verdict, lead = _verdict(compare(fam_est[0], design["margin"]),
+                             compare(fam_est[1], design["margin"]))
+    return Outcome(verdict, key, evidence, lead + detail)
+
+
+def _trajectory_text(density: dict) -> str:
+    parts = [f"{s} {v['train']['value']:.2f}/{v['train_rotated']['value']:.2f}"
+             for s, v in density.items() if s not in ("best_val",)]
+    return ("Over training (training chords / rotated): " + ", ".join(parts) + ". ") if parts \
+        else ""
+
+
+def _hr_text(hr: dict) -> str:
+    def layers(s):
+        return "/".join(f"{v:.3f}" for v in hr[s]["layers"])
+    if not hr.get("init") or not hr.get("best_val"):
+        return ""
+    he = (f"; at He init with {len(hr['he_init']['layers'])} hidden layers "
+          f"{layers('he_init')}" if hr.get("he_init") else "")
+    return (f"Hanin & Rolnick's boundaries per unit length per neuron along training chords, by "
+            f"layer: init {layers('init')}, trained {layers('best_val')}{he}. ")
+
+
+def _excluded_text(excluded: list[str]) -> str:
+    return f"Excluded as diverged: {'; '.join(excluded)}. " if excluded else ""
+
+
+# --------------------------------------------------------------------------- plot
+
+
+def _step_of(raw, stage: str) -> float:
+    steps = [r["step"] for r in raw if r["stage"] == stage]
+    return float(np.mean(steps)) if steps else math.nan
+
+
+def _log_ratio_by_stage(raw, stage: str) -> Estimate:
+    """D_train at ``stage``: mean over the data-seed means, 95 % t interval."""
+    means = _cluster_means(_usable(raw, stage), _d("train"))
+    return mean_ci(list(means.values())) if means else Estimate(math.nan, None, None, 0)
 
 
 def plot(measured: dict, figures_dir: Path) -> list[str]:
-    st = _stage_cells(measured["raw"])
-    fig, axes = new_figure(9.0, 3.6, 2)
-    names = list(st)
-    for j, fam in enumerate(FAMILIES):
-        xs = np.arange(len(names)) + 0.15 * (j - 1)
-        errbar(axes[0], xs, [est(st[s][fam]) for s in names], label=f"{fam} segments")
-    axes[0].set_xticks(np.arange(len(names)), names, fontsize=8)
+    raw, margin = measured["raw"], measured["design"]["margin"]
+    fig, axes = new_figure(14.0, 3.8, 3)
+    stages = [s for s in _stages(raw) if s != "best_val"]
+    xs = np.array([_step_of(raw, s) for s in stages])
+    order = np.argsort(xs)
+    for j, fam in enumerate(TRAJECTORY_FAMILIES):
+        ests = [_stage_density(raw, stages[i], fam) for i in order]
+        errbar(axes[0], xs[order] + 8 * j, ests, fmt="o-", label=LABELS[fam])
+    axes[0].set_xlabel("training step (same learning rate, seeds and batches)")
     axes[0].set_ylabel("region boundaries per unit length")
+    axes[0].set_title("ReLU MLP on MNIST-1D (40-D)", fontsize=9)
     axes[0].legend(fontsize=7)
-    axes[0].set_title("ReLU MLP on mnist1d (40-D)", fontsize=9)
-    for s in (s for s in names if s.startswith("final")):
-        axes[1].scatter(_log_ratio(st[s]["test"], st[s]["train"]),
-                        np.subtract(st[s]["train_acc"], st[s]["test_acc"]), label=s, s=16)
-    axes[1].set_xlabel("log(density on test chords / training chords)")
-    axes[1].set_ylabel("generalization gap (train − test acc)")
+    errbar(axes[1], xs[order], [_log_ratio_by_stage(raw, stages[i]) for i in order], fmt="o-")
+    axes[1].axhspan(-margin, margin, color="0.85", label="within ±10 % (margin)")
+    axes[1].set_xlabel("training step")
+    axes[1].set_ylabel("log(training chords / rotated copies)")
     axes[1].legend(fontsize=7)
+    for j, fam in enumerate(FAMILIES):
+        ests = [_stage_density(raw, s, fam) for s in ("init", "best_val")]
+        errbar(axes[2], np.arange(2) + 0.12 * (j - 1.5), ests, label=LABELS[fam])
+    axes[2].set_xticks([0, 1], ["initialisation", "best validation"])
+    axes[2].set_ylabel("region boundaries per unit length")
+    axes[2].legend(fontsize=7)
     return [save(fig, figures_dir, "c13_region_density.png")]
