@@ -41,7 +41,7 @@ from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn, mlp
 from reluthe.stats import Estimate, median_ratio_ci
 
-__all__ = ["TimingResult", "time_activations", "time_training_steps"]
+__all__ = ["TimingResult", "time_activations", "time_training_steps", "training_step_tasks"]
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,44 @@ def time_activations(names: Sequence[str], sizes: Sequence[int] = (2**14, 2**17,
     return TimingResult(names, labels, secs, reference, str(dev), used, seed)
 
 
+def training_step_tasks(names: Sequence[str], widths: Sequence[int], batch_size: int, seed: int,
+                        device: str | torch.device = "cpu") -> dict:
+    """The callables :func:`time_training_steps` times, for timers of one's own.
+
+    ``{("step", name): one training step}`` (forward, cross-entropy, backward and
+    ``torch.optim.Adam.step`` of ``mlp(widths, name, seed=seed)`` on a fixed random batch) and
+    ``{("activation", name): forward + backward of the activation alone}`` on one hidden layer's
+    tensor ``(batch_size, widths[1])``; inputs drawn from ``seed``. Arguments are not
+    validated here (:func:`time_training_steps` does).
+
+    Examples
+    --------
+    >>> tasks = training_step_tasks(["relu"], [8, 16, 2], 4, seed=0)
+    >>> sorted(tasks), tasks["step", "relu"]() is None
+    ([('activation', 'relu'), ('step', 'relu')], True)
+    """
+    dev = torch.device(device)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch_size, widths[0], generator=gen).to(dev)
+    y = torch.randint(0, widths[-1], (batch_size,), generator=gen).to(dev)
+    h = torch.randn(batch_size, widths[1], generator=gen).to(dev).requires_grad_()
+    gh = torch.randn(batch_size, widths[1], generator=gen).to(dev)
+    tasks = {}
+    for name in names:
+        net = mlp(list(widths), name, "default", seed=seed).to(dev)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+        def step(net=net, opt=opt):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(net(x), y).backward()
+            opt.step()
+
+        f = activation_fn(name)
+        tasks["step", name] = step
+        tasks["activation", name] = (lambda f=f: torch.autograd.grad(f(h), h, gh))
+    return tasks
+
+
 def time_training_steps(names: Sequence[str], widths: Sequence[int] = (40, 256, 256, 10), *,
                         batch_size: int = 128, repeats: int = 7, number: int = 20,
                         reference: str = "relu", device: str = "cpu",
@@ -231,24 +269,7 @@ def time_training_steps(names: Sequence[str], widths: Sequence[int] = (40, 256, 
                                 f"layer. Got {widths!r} instead.")
     batch_size = check_positive_int(batch_size, param="batch_size", func=func)
     dev = torch.device(device)
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch_size, widths[0], generator=gen).to(dev)
-    y = torch.randint(0, widths[-1], (batch_size,), generator=gen).to(dev)
-    h = torch.randn(batch_size, widths[1], generator=gen).to(dev).requires_grad_()
-    gh = torch.randn(batch_size, widths[1], generator=gen).to(dev)
-    tasks = {}
-    for name in names:
-        net = mlp(widths, name, "default", seed=seed).to(dev)
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-
-        def step(net=net, opt=opt):
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(net(x), y).backward()
-            opt.step()
-
-        f = activation_fn(name)
-        tasks["step", name] = step
-        tasks["activation", name] = (lambda f=f: torch.autograd.grad(f(h), h, gh))
+    tasks = training_step_tasks(names, widths, batch_size, seed, dev)
     labels = ["step", "activation"]
     with torch_threads(threads if dev.type == "cpu" else None) as used:
         secs = _interleaved(tasks, names, labels, repeats, number, seed, _sync(dev))

@@ -1,10 +1,15 @@
 """C15: ReLU's constant derivative avoids vanishing gradients (the bound behind the claim).
 
-The article (§3.2): because ReLU's derivative is a constant 1 for positive inputs, gradients do
-not vanish as they do with sigmoid or tanh. Derived: ``δ_l = f'(z_l) ⊙ W_{l+1}ᵀ δ_{l+1}``, so
-``‖δ_l‖ ≤ sup|f'| · ‖W_{l+1}‖₂ · ‖δ_{l+1}‖`` with ``sup|f'|`` from ``reluthe.symbolic``.
-Measured at initialisation on one MNIST-1D batch (depth 16, width 128, 3 inits, 5 seeds): every
-per-input per-layer ratio against its bound, and the decay ``log10(‖δ_1‖/‖δ_16‖)`` as in C05.
+The article (§3.2): ReLU's derivative is a constant 1 for positive inputs (0 for negative), and
+this constant derivative lets gradients propagate through deep networks without vanishing.
+Derived: ``δ_l = f'(z_l) ⊙ W_{l+1}ᵀ δ_{l+1}``, so the activation's own factor on any path is a
+product of local derivatives ``f'(z_l) ≤ sup|f'|`` (``reluthe.symbolic``: 1/4 for sigmoid, 1
+for tanh and relu), and ``‖δ_l‖ ≤ sup|f'| · ‖W_{l+1}‖₂ · ‖δ_{l+1}‖``. Judged in two parts
+(``_flow``): (a) the mechanism: ReLU attains the bound on every active entry (local derivative
+exactly 1, the gradient passes unchanged: its factor along an active path is 1^L, sigmoid's at
+most 4^-L); (b) the consequence, per init at depth 16: does relu's gradient stay above 1/10 of
+the last layer's, and does it keep more than tanh and sigmoid? Both bounds are theorems: a
+measured violation means the measurement is wrong, and the rule then draws no verdict.
 """
 
 from __future__ import annotations
@@ -18,64 +23,74 @@ from reluthe.claims._records import column, select
 from reluthe.claims.gradients._common import COLORS, MIN_SEEDS, est
 from reluthe.claims.gradients._flow import (
     INITS,
+    consequence,
+    consequence_text,
+    excluded,
     flow_design,
     flow_rows,
-    probe_batch,
-    ratio_cell,
+    mechanism,
+    mechanism_text,
+    rule_parts,
     too_few_seeds,
+    verdict_of,
 )
 
 ACTS = ("relu", "leaky_relu", "tanh", "sigmoid")
+BOUND_RTOL = 1e-9
+
+
+def _config(ctx) -> dict:
+    """The grid: quick (tests), default, or ``--full`` (leaky_relu too, 5 model seeds)."""
+    base = {"inits": list(INITS), "depths": [16], "width": 128, "batch": 128,
+            "n_data_seeds": 3, "n_model_seeds": 3}
+    if ctx.quick:
+        return {**base, "acts": ["relu", "sigmoid"], "depths": [6], "width": 32, "batch": 32}
+    if ctx.full:
+        return {**base, "acts": list(ACTS), "n_model_seeds": 5}
+    return {**base, "acts": ["relu", "tanh", "sigmoid"]}
+
 
 RULE = (
-    "Derivation: δ_l = f'(z_l) ⊙ W_{l+1}ᵀ δ_{l+1}, so for every input ‖δ_l‖ ≤ sup|f'| · ‖W_{l+1}‖₂ "
-    "· ‖δ_{l+1}‖, with sup|f'| from reluthe.symbolic (1/4 for sigmoid, 1 for tanh, relu, "
-    "leaky_relu). For sigmoid the bound forces the gradient to shrink at every layer whose "
-    "‖W‖₂ < 4; for relu the derivative is exactly 1 on active units, so its decay is set by the "
-    "weights and the share of inactive units, i.e. by the init. Measured at init on MNIST-1D, "
-    "depth 16, width 128, 3 inits, 5 seeds: every per-input per-layer ratio ‖δ_l‖/‖δ_{l+1}‖ "
-    "against its bound (the bound holds when no ratio exceeds it by more than 1e-9 "
-    "relative), and log10(‖δ_1‖/‖δ_16‖) as in C05 (vanishes: CI below −1; preserved: CI "
-    "within ±1). INCONCLUSIVE if a bound is violated (a measurement error) or fewer than "
-    f"{MIN_SEEDS} seeds; SUPPORTED if relu is preserved under every init; PARTLY if under some but "
-    "vanishing under another (the condition: the init); REFUTED if it vanishes under every init."
+    "Derivation: δ_l = f'(z_l) ⊙ W_{l+1}ᵀ δ_{l+1}, so every local gain (∂L/∂z)/(∂L/∂a) = f'(z) "
+    "is at most sup|f'| (reluthe.symbolic: 1/4 sigmoid, 1 tanh, relu, leaky_relu) and for every "
+    "input ‖δ_l‖ ≤ sup|f'| · ‖W_{l+1}‖₂ · ‖δ_{l+1}‖. Measured at initialisation on MNIST-1D, "
+    "depth 16, width 128, relu, tanh, sigmoid (--full: also leaky_relu, 5 model seeds per data "
+    "seed) × inits torch default, He, Xavier. INCONCLUSIVE if any local gain or per-layer "
+    f"ratio exceeds its bound by more than {BOUND_RTOL:g} relative (both are theorems: the "
+    "measurement would be wrong). "
+    + rule_parts({"n_data_seeds": 3, "n_model_seeds": 3, "batch": 128}, 16)
+    + " Reported beside: the product of sup|f'|·‖W‖₂ over the layers (for sigmoid it forces "
+    "vanishing wherever ‖W‖₂ < 4; for relu it exceeds 1 and guarantees nothing)."
 )
 
 
-def _config(quick: bool) -> dict:
-    if quick:
-        return {"acts": ["relu", "sigmoid"], "inits": list(INITS), "depths": [6],
-                "width": 32, "seeds": 3, "batch": 32}
-    return {"acts": list(ACTS), "inits": list(INITS), "depths": [16], "width": 128,
-            "seeds": 5, "batch": 128}
-
-
 def measure(ctx) -> dict:
-    """Rows: one per (activation, init, depth, model seed) with its decay and per-layer bound
-    check; design: the grid, seeds and sup|f'| of each activation from ``reluthe.symbolic``."""
+    """Rows: one per (activation, init, depth, data seed, model seed) with its decay, mechanism
+    counts and bound checks; design: the grid, the nested seeds and sup|f'| of each activation
+    from ``reluthe.symbolic``."""
     from reluthe import symbolic
 
-    design = flow_design(ctx, _config(ctx.quick))
+    design = flow_design(ctx, _config(ctx))
     design["sup_abs_derivative"] = {a: float(symbolic.properties(a).sup_abs_derivative)
                                     for a in design["acts"]}
     design["sup_source"] = "reluthe.symbolic.properties(name).sup_abs_derivative"
-    x, y = probe_batch(design)
-    n = len(design["acts"]) * len(design["inits"]) * design["seeds"]
+    n = len(design["acts"]) * len(design["inits"]) * len(design["model_seeds"])
     ctx.log(f"C15: per-layer bounds of {n} networks")
-    return {"design": design, "raw": flow_rows(ctx, design, x, y,
-                                               sups=design["sup_abs_derivative"])}
+    return {"design": design, "raw": flow_rows(ctx, design, sups=design["sup_abs_derivative"])}
 
 
 def _table(design: dict, raw: list[dict], deep: int) -> dict:
+    """Per (activation, init): the bound product, the activation's factor, contracting layers."""
     table = {}
     for a in design["acts"]:
         for i in design["inits"]:
-            e, state = ratio_cell(raw, a, i, deep)
             cell = {"activation": a, "init": i, "depth": deep}
             table[f"{a}/{i}"] = {
-                "log10_ratio": e.to_dict(), "state": state,
                 "log10_bound_product": est(column(raw, "log10_bound_product",
                                                   **cell)).to_dict(),
+                "log10_max_gain_product": float(np.max(column(raw, "log10_max_gain_product",
+                                                              **cell))),
+                "log10_sup_product": float(column(raw, "log10_sup_product", **cell)[0]),
                 "median_layer_ratio": float(np.median(column(raw, "median_layer_ratio",
                                                              **cell))),
                 "share_of_contracting_layers": float(np.mean(column(raw, "contracting_layers",
@@ -83,81 +98,75 @@ def _table(design: dict, raw: list[dict], deep: int) -> dict:
     return table
 
 
-def _text(design: dict, table: dict, deep: int, checked: int, worst: float) -> str:
+def _bounds(raw: list[dict]) -> dict:
+    """Did both proven bounds hold in every network?"""
+    worst = max(r["max_ratio_over_bound"] for r in raw)
+    gain = max(r["max_gain_over_sup"] for r in raw)
+    return {"bound_holds": bool(worst <= 1 + BOUND_RTOL and gain <= 1 + BOUND_RTOL),
+            "max_measured_over_bound": worst, "max_local_gain_over_sup": gain,
+            "layer_input_pairs_checked": sum(r["n_checked"] for r in raw)}
+
+
+def _text(ev: dict, design: dict, holds: list[str]) -> str:
+    deep, table, b = ev["depth"], ev["per_activation_init"], ev["bounds"]
     inits = design["inits"]
-
-    def v(a, i, k="log10_ratio"):
-        return table[f"{a}/{i}"][k]["value"]
-
-    sig = [v("sigmoid", i, "log10_bound_product") for i in inits] \
-        if "sigmoid" in design["acts"] else []
-    effect = ("does not prevent vanishing"
-              if any(table[f"relu/{i}"]["state"] == "vanishes" for i in inits)
-              else "lets it through")
-    text = (f"The bound held in all {checked} layer-input pairs; "
-            + (f"it forces sigmoid's gradient below 10^{max(sig):.1f} over {deep - 1} layers, "
-               "but " if sig else "")
-            + f"relu's sup|f'| = 1 {effect}: 10^{v('relu', 'he'):.1f} with He, "
-            f"10^{v('relu', 'xavier'):.1f} with Xavier, 10^{v('relu', 'default'):.1f} with "
-            "torch's default init. ")
-    if sig:
+    text = (f"Both bounds held: local gains at most {b['max_local_gain_over_sup']:.2f}·sup|f'|, "
+            f"per-layer ratios at most {b['max_measured_over_bound']:.2f}× their bound in "
+            f"{b['layer_input_pairs_checked']:,} layer-input pairs. "
+            + mechanism_text(ev["mechanism"]) + " ")
+    if "sigmoid" in design["acts"]:
+        g = max(table[f"sigmoid/{i}"]["log10_max_gain_product"] for i in inits)
         share = np.mean([table[f"sigmoid/{i}"]["share_of_contracting_layers"] for i in inits])
-        text += (f"For sigmoid sup|σ'|·‖W‖₂ = ‖W‖₂/4 is below 1 in {100 * share:.0f}% of the "
-                 f"layers measured, so the bound alone guarantees vanishing; the measured decay is "
-                 f"10^{v('sigmoid', 'xavier'):.1f} (Xavier). ")
+        text += (f"Sigmoid's own factor over {deep} layers is at most 10^{g:.1f} (bound "
+                 f"4^-{deep} = 10^{table[f'sigmoid/{inits[0]}']['log10_sup_product']:.1f}), and "
+                 f"sup|σ'|·‖W‖₂ < 1 in {100 * share:.0f}% of its layers, so vanishing is "
+                 "guaranteed; relu's factor on an active path is exactly 1. ")
     loose = 1 - np.mean([table[f"relu/{i}"]["share_of_contracting_layers"] for i in inits])
-    text += (f"For relu the bound exceeds 1 in {100 * loose:.0f}% of the layers measured and so "
-             "guarantees nothing: its decay is set by the init, because inactive units pass "
-             "nothing and the weights must make up for them (χ = σ_w²/2). Largest measured/bound "
-             f"ratio: {worst:.2f}.")
+    text += (f"For relu the bound sup|f'|·‖W‖₂ exceeds 1 in {100 * loose:.0f}% of the layers and "
+             "so guarantees nothing: whether the gradient vanishes is set by the weights, i.e. "
+             "the init, because inactive units pass nothing (χ = σ_w²/2). "
+             + consequence_text(ev["consequence"], deep)
+             + " The consequence holds under " + (", ".join(holds) or "no init tested") + ".")
+    if ev["excluded_networks"]:
+        text += f" Excluded (non-finite gradient ratio): {ev['excluded_networks']}."
     return text
 
 
-def _key(design: dict, table: dict, deep: int, checked: int, worst: float) -> str:
-    def v(i):
-        return table[f"relu/{i}"]["log10_ratio"]["value"]
-
-    sig = [table[f"sigmoid/{i}"]["log10_bound_product"]["value"] for i in design["inits"]] \
-        if "sigmoid" in design["acts"] else []
-    return (f"bound held in {checked} layer-inputs (max measured/bound {worst:.2f}); relu depth "
-            f"{deep}: 10^{v('he'):.1f} He, 10^{v('xavier'):.1f} Xavier, "
-            f"10^{v('default'):.1f} default"
-            + (f"; sigmoid bound ≤ 10^{max(sig):.1f}" if sig else ""))
+def _key(ev: dict, holds: list[str]) -> str:
+    c, b = ev["consequence"], ev["bounds"]
+    r = ", ".join(f"{i} 10^{c[i]['relu_log10_ratio']['value']:.1f}" for i in c)
+    return (f"bounds held in {b['layer_input_pairs_checked']} layer-inputs; relu gain 1 on "
+            f"{100 * ev['mechanism']['share_pos_unchanged']['relu']:.0f}% of active entries; "
+            f"depth {ev['depth']}: {r}; no vanishing under: " + (", ".join(holds) or "no init"))
 
 
 def decide(m: dict) -> Outcome:
     design, raw = m["design"], m["raw"]
     deep = max(design["depths"])
-    worst = max(r["max_ratio_over_bound"] for r in raw)
-    checked = sum(r["n_checked"] for r in raw)
-    holds = bool(worst <= 1.0 + 1e-9)
-    table = _table(design, raw, deep)
-    evidence = {"depth": deep, "sup_abs_derivative": design["sup_abs_derivative"],
-                "bound_holds": holds, "max_measured_over_bound": worst,
-                "layer_input_pairs_checked": checked, "per_activation_init": table}
-    key = _key(design, table, deep, checked, worst)
-    if not holds:
-        return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                       f"A measured ratio exceeds its proven bound by {worst:.3g}×: the "
+    ev = {"depth": deep, "sup_abs_derivative": design["sup_abs_derivative"],
+          "bounds": _bounds(raw), "mechanism": mechanism(raw),
+          "consequence": consequence(raw, design, deep),
+          "per_activation_init": _table(design, raw, deep), "excluded_networks": excluded(raw)}
+    states = {i: c["state"] for i, c in ev["consequence"].items()}
+    verdict, holds = verdict_of(ev["mechanism"]["state"], states)
+    key = _key(ev, holds)
+    if not ev["bounds"]["bound_holds"]:
+        return Outcome(Verdict.INCONCLUSIVE, key, ev,
+                       "A measured gain or ratio exceeds its proven bound (local gain "
+                       f"{ev['bounds']['max_local_gain_over_sup']:.3g}× sup|f'|, layer ratio "
+                       f"{ev['bounds']['max_measured_over_bound']:.3g}× its bound): the "
                        "measurement is wrong somewhere, so no verdict is drawn from it.")
     if too_few_seeds(raw, design):
-        return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                       f"Fewer than {MIN_SEEDS} seeds per cell: no verdict.")
-    text = _text(design, table, deep, checked, worst)
-    relu = {i: table[f"relu/{i}"]["state"] for i in design["inits"]}
-    preserved = [i for i, s in relu.items() if s == "preserved"]
-    vanish = [i for i, s in relu.items() if s == "vanishes"]
-    if len(preserved) == len(relu):
-        return Outcome(Verdict.SUPPORTED, key, evidence, text)
-    if preserved and vanish:
-        return Outcome(Verdict.PARTLY, key, evidence,
-                       text + f" The omitted condition: a variance-preserving init (here "
-                       f"{', '.join(preserved)}); with {', '.join(vanish)} the gradient vanishes.")
-    if len(vanish) == len(relu):
-        return Outcome(Verdict.REFUTED, key, evidence, text)
-    return Outcome(Verdict.INCONCLUSIVE, key, evidence,
-                   text + " Not every init gives a decided outcome at this depth; a deeper "
-                   "network or more seeds would separate them.")
+        return Outcome(Verdict.INCONCLUSIVE, key, ev,
+                       f"Fewer than {MIN_SEEDS} data seeds with {MIN_SEEDS} usable model seeds "
+                       "in some cell: no verdict.")
+    text = _text(ev, design, holds)
+    if verdict == Verdict.INCONCLUSIVE:
+        text += (" No verdict: " + ("the mechanism was not measured." if
+                                    ev["mechanism"]["state"] == "undecided" else
+                                    "an init is unclear and the decided ones do not settle "
+                                    "the consequence; more seeds would."))
+    return Outcome(verdict, key, ev, text)
 
 
 def plot(m: dict, figures_dir: Path) -> list[str]:
