@@ -255,3 +255,51 @@ def check_device(device, *, param: str = "device", func: str):
     if dev.index is not None and dev.index >= count:
         fail(f", but only {count} GPU(s) are visible (cuda:0 to cuda:{count - 1})")
     return dev
+
+
+def check_real_array(array, *, param: str, func: str, ndim: int | None = None) -> np.ndarray:
+    """Return ``array`` as a float64 numpy copy if it holds finite real numbers.
+
+    Like :func:`check_finite_array`, and also: a torch tensor of any real dtype (bfloat16,
+    float16, integers) on any device with data is converted; complex, bool, string and object
+    arrays of non-numbers, tensors on the ``meta`` device and ragged nested sequences are
+    refused with a message naming ``param``, the dtype (or type) that came and what is accepted.
+
+    Examples
+    --------
+    >>> check_real_array([1, 2], param="x", func="f").dtype
+    dtype('float64')
+    >>> check_real_array([1j, 2], param="x", func="f")
+    Traceback (most recent call last):
+    ...
+    reluthe.errors.InvalidInputError: The 'x' parameter of f must be an array of real numbers ...
+    """
+    accepted = ("an array of real numbers (a numpy array, nested list or torch tensor of a "
+                "float or integer dtype)")
+
+    def fail(got: str):
+        raise InvalidInputError(f"The {param!r} parameter of {func} must be {accepted}. "
+                                f"Got {got} instead.")
+
+    if hasattr(array, "detach") and hasattr(array, "is_complex"):        # a torch tensor
+        import torch
+
+        if array.is_complex() or array.dtype == torch.bool:
+            fail(f"a tensor of dtype {array.dtype}")
+        if array.device.type == "meta":
+            fail("a tensor on the 'meta' device (it has no values)")
+        return check_finite_array(array.detach().to("cpu", torch.float64), param=param,
+                                  func=func, ndim=ndim)
+    if isinstance(array, (str, bytes)):
+        fail(f"a {type(array).__name__} {_fmt(array)}")
+    try:
+        probe = np.asarray(array)
+    except (TypeError, ValueError):
+        fail(f"{_fmt(array)} (not a rectangular array)")
+    if probe.dtype.kind in "bcUSVmM":
+        fail(f"an array of dtype {probe.dtype}")
+    if probe.dtype.kind == "O" and not all(
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+            for v in probe.ravel().tolist()):
+        fail(f"an object array that holds non-numbers ({_fmt(array)})")
+    return check_finite_array(probe, param=param, func=func, ndim=ndim)

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reluthe import activations as table
-from reluthe._validate import _fmt, check_finite_array
+from reluthe._validate import _fmt, check_real_array
 from reluthe.errors import InvalidInputError, UnsupportedNetworkError
 
 __all__ = ["Activation", "PLLayer", "PLNet", "as_plnet", "from_torch", "from_pairs",
@@ -224,7 +224,7 @@ class PLNet:
         return [(i, j) for i, layer in enumerate(self.layers) for j in range(layer.width)]
 
     def _check_points(self, x, func: str, param: str = "x") -> np.ndarray:
-        x = check_finite_array(x, param=param, func=func)
+        x = check_real_array(x, param=param, func=func)
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != self.input_dim:
@@ -319,6 +319,10 @@ def from_pairs(pairs: Sequence, *, func: str = "reluthe.nets.from_pairs") -> PLN
     >>> net.widths, net.output is not None
     ((3,), True)
     """
+    if not isinstance(pairs, (list, tuple)):
+        raise InvalidInputError(f"The 'net' parameter of {func} must be a list or tuple of "
+                                f"(W, b) pairs. Got {_fmt(pairs)} (a {type(pairs).__name__}) "
+                                f"instead.")
     if len(pairs) == 0:
         raise InvalidInputError(f"The 'net' parameter of {func} must contain at least one (W, b) "
                                 f"pair. Got an empty sequence instead.")
@@ -329,8 +333,8 @@ def from_pairs(pairs: Sequence, *, func: str = "reluthe.nets.from_pairs") -> PLN
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise InvalidInputError(f"The 'net' parameter of {func} must be a list of (W, b) "
                                     f"pairs. Item {i} is {_fmt(pair)}.")
-        w = check_finite_array(pair[0], param=f"net[{i}][0] (W)", func=func, ndim=2)
-        b = check_finite_array(pair[1], param=f"net[{i}][1] (b)", func=func, ndim=1)
+        w = check_real_array(pair[0], param=f"net[{i}][0] (W)", func=func, ndim=2)
+        b = check_real_array(pair[1], param=f"net[{i}][1] (b)", func=func, ndim=1)
         if b.shape[0] != w.shape[0]:
             raise InvalidInputError(f"In the 'net' parameter of {func}, pair {i} has W of shape "
                                     f"{w.shape} (out, in) but b of shape {b.shape}; b must have "
@@ -386,6 +390,14 @@ def as_plnet(net, input_shape: Sequence[int] | None = None, *,
 # ----------------------------------------------------------------------------- torch conversion
 
 def _tensor_to_numpy(t, what: str, func: str) -> np.ndarray:
+    if t.is_complex() or not (t.is_floating_point() or t.dtype.is_signed):
+        raise InvalidInputError(f"The 'net' parameter of {func} must have real floating-point "
+                                f"parameters. {what} has dtype {t.dtype}.")
+    if t.device.type == "meta":
+        raise InvalidInputError(f"The 'net' parameter of {func} must have parameters with "
+                                f"values. {what} is on the 'meta' device (no data); load the "
+                                f"weights first (e.g. module.to_empty(device='cpu') and a "
+                                f"state dict).")
     arr = t.detach().to(device="cpu").double().numpy().copy()
     if not np.all(np.isfinite(arr)):
         raise InvalidInputError(f"The 'net' parameter of {func} must have finite parameters. "
@@ -405,6 +417,7 @@ class _Tracker:
     def __init__(self, root, input_shape, func):
         self.root = root
         self.shape = tuple(input_shape) if input_shape is not None else None
+        self.input_shape = self.shape
         self.func = func
         self.steps: list[tuple] = []
 
@@ -436,7 +449,14 @@ class _Tracker:
         basis = torch.cat([torch.zeros(1, n, dtype=torch.float64),
                            torch.eye(n, dtype=torch.float64)]).reshape(n + 1, *shape)
         with torch.no_grad():
-            out = clone(basis)
+            try:
+                out = clone(basis)
+            except (RuntimeError, ValueError, IndexError) as exc:
+                raise InvalidInputError(
+                    f"The 'input_shape' parameter of {self.func} does not fit the network: "
+                    f"{src} cannot take a sample of shape {shape} (the shape reached from "
+                    f"input_shape={self.input_shape}): {exc}. Pass the shape of one input "
+                    f"without the batch dimension.") from exc
         out_shape = tuple(out.shape[1:])
         out = out.reshape(n + 1, -1).numpy()
         b = out[0].copy()
@@ -624,11 +644,13 @@ def from_torch(module, input_shape: Sequence[int] | None = None, *,
                                 f"Got {_fmt(module)} instead.")
     if input_shape is not None:
         if (not isinstance(input_shape, (tuple, list)) or not input_shape
-                or not all(isinstance(s, numbers.Integral) and s > 0 for s in input_shape)):
+                or not all(isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.bool_))
+                           and s > 0 for s in input_shape)):
             raise InvalidInputError(f"The 'input_shape' parameter of {func} must be a non-empty "
                                     f"tuple of positive ints (without the batch dimension). Got "
                                     f"{_fmt(input_shape)} instead.")
         input_shape = tuple(int(s) for s in input_shape)
+    _check_tensors(module, func)
     from reluthe._untouched import untouched
 
     with untouched(module):
@@ -648,6 +670,22 @@ def from_torch(module, input_shape: Sequence[int] | None = None, *,
                                     f"network has no Linear layer to infer it from.")
     in_dim = _input_dim(tracker, input_shape)
     return _assemble(tracker.steps, in_dim, input_shape or (in_dim,))
+
+
+def _check_tensors(module, func: str):
+    """Refuse parameters and buffers without values (``meta``) or of a complex dtype before
+    anything touches them."""
+    import itertools
+
+    for name, t in itertools.chain(module.named_parameters(), module.named_buffers()):
+        if t.device.type == "meta":
+            raise InvalidInputError(f"The 'module' parameter of {func} must have parameters "
+                                    f"and buffers with values. {name} is on the 'meta' device "
+                                    f"(no data); load the weights first (e.g. "
+                                    f"module.to_empty(device='cpu') and a state dict).")
+        if t.is_complex():
+            raise InvalidInputError(f"The 'module' parameter of {func} must have real "
+                                    f"parameters (a float dtype). {name} has dtype {t.dtype}.")
 
 
 def _input_dim(tracker: _Tracker, input_shape) -> int:

@@ -36,6 +36,7 @@ from torch.overrides import TorchFunctionMode
 
 from reluthe import activations as table
 from reluthe._untouched import untouched
+from reluthe._validate import _fmt, check_bool
 from reluthe.errors import InvalidInputError
 
 __all__ = ["Capture", "capture_activations", "recording", "check_model_batch",
@@ -162,8 +163,57 @@ def check_model_batch(model, x, func: str) -> None:
     if not isinstance(x, torch.Tensor) or x.dim() < 1 or len(x) == 0:
         raise InvalidInputError(f"The 'x' parameter of {func} must be a non-empty torch.Tensor "
                                 f"with a batch dimension. Got {type(x).__name__} instead.")
+    if x.is_complex() or x.dtype == torch.bool:
+        raise InvalidInputError(f"The 'x' parameter of {func} must be a tensor of a real dtype "
+                                f"(float, or integer ids for a model that embeds them). Got "
+                                f"dtype {x.dtype} instead.")
+    if x.device.type == "meta":
+        raise InvalidInputError(f"The 'x' parameter of {func} must be a tensor with values. Got "
+                                f"a tensor on the 'meta' device (no data).")
     if x.is_floating_point() and not torch.isfinite(x).all():
         raise InvalidInputError(f"The 'x' parameter of {func} must be finite. Got NaN/inf.")
+
+
+def check_funcs(funcs, func: str) -> dict | None:
+    """Return ``funcs`` if it is None or a dict of callables (or tensor method names) to
+    names; raise InvalidInputError otherwise."""
+    if funcs is None:
+        return None
+    if not isinstance(funcs, dict) or not all(
+            (callable(k) or isinstance(k, str)) and isinstance(v, str) for k, v in funcs.items()):
+        raise InvalidInputError(f"The 'funcs' parameter of {func} must be None or a dict of "
+                                f"torch callables to names (like ACTIVATION_FUNCS). Got "
+                                f"{_fmt(funcs)} instead.")
+    return funcs
+
+
+def _model_tensor(model):
+    return next((t for t in model.parameters() if t.is_floating_point()), None)
+
+
+@contextmanager
+def forward_errors(model, x, func: str):
+    """Turn the error of a forward pass whose input does not match the model's dtype or device
+    (torch's "expected ... same dtype/device") into a named InvalidInputError."""
+    try:
+        yield
+    except (RuntimeError, TypeError) as exc:
+        ref = _model_tensor(model)
+        if ref is None or (ref.dtype == x.dtype and ref.device == x.device):
+            raise
+        raise InvalidInputError(f"The 'x' parameter of {func} must match the model: dtype "
+                                f"{ref.dtype} on {ref.device}. Got dtype {x.dtype} on "
+                                f"{x.device} instead (convert with x.to(...)); torch said: "
+                                f"{exc}") from exc
+
+
+def run_capture(model, x, grad: bool, funcs, func: str) -> list[Capture]:
+    """:func:`capture_activations` after validation, with errors named after ``func``."""
+    ctx = torch.enable_grad() if grad else torch.no_grad()
+    with forward_errors(model, x, func), untouched(model), ctx, \
+            recording(funcs=funcs) as calls:
+        model(x)
+    return calls
 
 
 def capture_activations(model: nn.Module, x: torch.Tensor, *, grad: bool = False,
@@ -192,9 +242,16 @@ def capture_activations(model: nn.Module, x: torch.Tensor, *, grad: bool = False
     Returns
     -------
     list of Capture
+
+    Raises
+    ------
+    InvalidInputError
+        ``model`` is not a module; ``x`` is not a non-empty finite tensor of a real dtype with
+        values, or does not match the model's dtype or device; ``grad`` is not a bool;
+        ``funcs`` is not a dict of callables to names.
     """
-    check_model_batch(model, x, "capture_activations")
-    ctx = torch.enable_grad() if grad else torch.no_grad()
-    with untouched(model), ctx, recording(funcs=funcs) as calls:
-        model(x)
-    return calls
+    func = "capture_activations"
+    check_model_batch(model, x, func)
+    grad = check_bool(grad, param="grad", func=func)
+    funcs = check_funcs(funcs, func)
+    return run_capture(model, x, grad, funcs, func)

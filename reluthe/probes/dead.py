@@ -39,11 +39,11 @@ import torch
 from torch import nn
 
 from reluthe._untouched import untouched
-from reluthe._validate import check_finite_array, check_positive_int, check_seed
+from reluthe._validate import check_positive_int, check_real, check_real_array, check_seed
 from reluthe.data import Dataset
 from reluthe.errors import InvalidInputError
 from reluthe.models import mlp
-from reluthe.probes.capture import capture_activations, check_model_batch
+from reluthe.probes.capture import check_model_batch, run_capture
 from reluthe.stats import clopper_pearson
 
 __all__ = ["DeadNetworkEstimate", "dead_network_mc", "dead_network_theory", "clopper_pearson",
@@ -148,15 +148,15 @@ def dead_network_mc(width: int, depth: int, *, n_trials: int = 20000, input_dim:
     depth = check_positive_int(depth, param="depth", func=func)
     n_trials = check_positive_int(n_trials, param="n_trials", func=func)
     seed = check_seed(seed, func=func)
-    if not (0.0 < confidence < 1.0):
-        raise InvalidInputError(f"The 'confidence' parameter of {func} must be in (0, 1). "
-                                f"Got {confidence!r} instead.")
+    confidence = check_real(confidence, param="confidence", func=func, low=0, high=1,
+                            low_open=True, high_open=True)
+    weight_mean = check_real(weight_mean, param="weight_mean", func=func)
     rng = np.random.default_rng(seed)
     if x is None:
         input_dim = check_positive_int(input_dim, param="input_dim", func=func)
         x = rng.standard_normal(input_dim)
     else:
-        x = check_finite_array(x, param="x", func=func, ndim=1)
+        x = check_real_array(x, param="x", func=func, ndim=1)
     h = np.broadcast_to(x, (n_trials, x.size))
     dead = np.zeros(n_trials, dtype=bool)
     first = np.zeros(depth, dtype=np.int64)
@@ -197,12 +197,9 @@ def dead_unit_share(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     >>> dead_unit_share(net, torch.tensor([[1., 2.], [3., 1.]])).tolist()
     [0.3333333333333333]
     """
-    if not isinstance(x, torch.Tensor) or len(x) == 0:
-        raise InvalidInputError("The 'x' parameter of dead_unit_share must be a non-empty "
-                                f"torch.Tensor. Got {type(x).__name__} instead.")
     check_model_batch(model, x, "dead_unit_share")
     with untouched(model):
-        caps = capture_activations(model, x)
+        caps = run_capture(model, x, False, None, "dead_unit_share")
     return np.asarray([float((c.output.reshape(len(x), -1) == 0).all(0).double().mean())
                        for c in caps])
 
@@ -233,9 +230,13 @@ def dying_units(dataset: Dataset, widths: Sequence[int], *, lrs: Sequence[float]
     """
     from reluthe.train import Recipe, train_mlps
 
-    if not lrs:
+    if not isinstance(lrs, (list, tuple)) or not lrs:
         raise InvalidInputError("The 'lrs' parameter of dying_units must be a non-empty "
-                                f"sequence of learning rates. Got {lrs!r} instead.")
+                                f"list or tuple of learning rates. Got {lrs!r} instead.")
+    lrs = [check_real(lr, param="lrs", func="dying_units", low=0, low_open=True) for lr in lrs]
+    if not isinstance(dataset, Dataset):
+        raise InvalidInputError(f"The 'dataset' parameter of dying_units must be a "
+                                f"reluthe.data.Dataset. Got {type(dataset).__name__} instead.")
     recipes = [Recipe(optimizer=optimizer, lr=lr, steps=steps, eval_every=steps,
                       batch_size=batch_size) for lr in lrs]
     res = train_mlps(dataset, widths, seeds=seeds, recipes=recipes, activation="relu", init=init)

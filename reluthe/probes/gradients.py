@@ -42,9 +42,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from reluthe._untouched import untouched
-from reluthe._validate import check_choice, check_seed
+from reluthe._validate import _fmt, check_bool, check_choice, check_seed
 from reluthe.errors import InvalidInputError
-from reluthe.probes.capture import check_model_batch, recording
+from reluthe.probes.capture import check_funcs, check_model_batch, recording
 
 __all__ = ["GradientFlow", "gradient_flow"]
 
@@ -125,6 +125,7 @@ class GradientFlow:
 
 
 _LOSSES = ("cross_entropy", "mse")
+_DTYPES = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
 
 
 def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, *,
@@ -184,10 +185,16 @@ def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = No
     """
     func = "gradient_flow"
     check_model_batch(model, x, func)
+    if dtype not in _DTYPES:
+        raise InvalidInputError(f"The 'dtype' parameter of {func} must be one of "
+                                f"{[str(d) for d in _DTYPES]}. Got {_fmt(dtype)} instead.")
+    spectral = check_bool(spectral, param="spectral", func=func)
+    funcs = check_funcs(funcs, func)
     if not callable(loss):
         check_choice(loss, _LOSSES, param="loss", func=func)
     if y is not None:
-        if not isinstance(y, torch.Tensor) or len(y) != len(x):
+        if not isinstance(y, torch.Tensor) or y.dim() == 0 or len(y) != len(x) \
+                or y.is_complex() or y.device.type == "meta":
             raise InvalidInputError(f"The 'y' parameter of {func} must be a tensor with one row "
                                     f"per input ({len(x)}). Got {y!r:.60} instead.")
         if loss == "cross_entropy" and (y.dim() != 1 or y.dtype.is_floating_point):
@@ -229,7 +236,7 @@ def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = No
             continue
         flat = g.reshape(n, -1)
         norm.append(float(flat.norm()))
-        per_sample.append(flat.norm(dim=1).cpu().numpy())
+        per_sample.append(flat.norm(dim=1).double().cpu().numpy())
         is_zero = flat == 0
         zero.append(float(is_zero.double().mean()))
         dead.append(float(is_zero.all(dim=0).double().mean()))

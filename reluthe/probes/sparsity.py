@@ -46,7 +46,7 @@ from torch import nn
 from reluthe._untouched import untouched
 from reluthe.errors import InvalidInputError
 from reluthe.models import activation_fn
-from reluthe.probes.capture import capture_activations, check_model_batch
+from reluthe.probes.capture import check_model_batch, run_capture
 from reluthe.train import stacked_affine
 
 __all__ = ["SparsityProfile", "sparsity_profile", "sparsity_stats", "stacked_forward",
@@ -112,6 +112,10 @@ def sparsity_stats(pre: torch.Tensor, post: torch.Tensor) -> dict[str, np.ndarra
     >>> s["zero_fraction"].tolist(), s["dead_fraction"].tolist()
     ([0.75], [0.5])
     """
+    if not (isinstance(pre, torch.Tensor) and isinstance(post, torch.Tensor)):
+        raise InvalidInputError(f"The 'pre' and 'post' parameters of sparsity_stats must be "
+                                f"torch tensors of shape (..., N, units). Got "
+                                f"{type(pre).__name__} and {type(post).__name__} instead.")
     if pre.shape != post.shape or pre.dim() < 2:
         raise InvalidInputError(f"The 'pre' and 'post' parameters of sparsity_stats must have the "
                                 f"same shape (..., N, units). Got {tuple(pre.shape)} and "
@@ -165,7 +169,7 @@ def sparsity_profile(model: nn.Module, x: torch.Tensor) -> SparsityProfile:
     func = "sparsity_profile"
     check_model_batch(model, x, func)
     with untouched(model):
-        caps = capture_activations(model, x)
+        caps = run_capture(model, x, False, None, func)
     if not caps:
         raise InvalidInputError(f"The model given to {func} calls no activation function that "
                                 f"reluthe.probes.capture recognises; nothing to measure.")
@@ -192,7 +196,17 @@ def _check_weights(weights, func: str) -> list:
                                 f"{type(weights).__name__} instead.")
     out = []
     for i, (w, b) in enumerate(weights):
-        w, b = torch.as_tensor(w), torch.as_tensor(b)
+        try:
+            w, b = torch.as_tensor(w), torch.as_tensor(b)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise InvalidInputError(f"Layer {i} of the 'weights' parameter of {func} must be "
+                                    f"tensors or arrays of real numbers. Got "
+                                    f"{type(w).__name__} and {type(b).__name__}.") from exc
+        if not (w.is_floating_point() and b.is_floating_point()) or w.dtype != b.dtype \
+                or w.device.type == "meta":
+            raise InvalidInputError(f"Layer {i} of the 'weights' parameter of {func} must be W "
+                                    f"and b of one real floating dtype, with values. Got "
+                                    f"{w.dtype} and {b.dtype} on {w.device}.")
         if w.dim() != 3 or b.dim() != 2 or b.shape != w.shape[:2]:
             raise InvalidInputError(f"Layer {i} of the 'weights' parameter of {func} must be W "
                                     f"(K, out, in) and b (K, out). Got {tuple(w.shape)} and "
@@ -239,6 +253,10 @@ def stacked_forward(weights, x: torch.Tensor, activation: str = "relu",
         raise InvalidInputError(f"The 'x' parameter of stacked_forward must be a tensor of shape "
                                 f"(N, {weights[0][0].shape[2]}). Got "
                                 f"{tuple(getattr(x, 'shape', ()))} instead.")
+    if x.is_complex() or x.dtype == torch.bool or x.device != weights[0][0].device:
+        raise InvalidInputError(f"The 'x' parameter of stacked_forward must be a real tensor on "
+                                f"the weights' device ({weights[0][0].device}). Got dtype "
+                                f"{x.dtype} on {x.device} instead.")
     pre, post = [], []
     h = x.to(weights[0][0].dtype)
     with torch.no_grad():

@@ -22,7 +22,8 @@ Functions
     Regions in the slice ``origin + a u + b v``: ``.count``, ``.polygons``, ``.areas``,
     ``.graph``, ``.plot()``.
 ``count_in_box(net, low, high)``
-    Regions in an n-D box (exact; practical for small input dimension, d <= 6): ``.count``,
+    Regions in an n-D box (exact; the cost grows fast with the dimension, bounded by
+    ``max_memory``): ``.count``,
     ``.volumes``, ``.graph``.
 ``count_patterns(net, points)``
     Distinct patterns among sample points (int): a lower bound on the region count.
@@ -35,7 +36,12 @@ result reports ``tol``, ``linear_tol`` and ``smallest_size``. ``.graph`` is a
 :class:`networkx.Graph` with one node per region (attribute ``pattern``) and one edge per pair of
 regions sharing a facet (attribute ``neuron``: ``(layer, index)`` of the unit that flips). Networks
 are torch modules, lists of ``(W, b)`` pairs (ReLU between pairs) or :class:`reluthe.nets.PLNet`.
-``max_regions`` stops an exploding count with :class:`~reluthe.errors.RegionLimitError`.
+``max_regions`` stops an exploding count with :class:`~reluthe.errors.RegionLimitError`, and so
+does ``max_memory`` (bytes; default half of the memory available at the call), checked before
+every step that grows the arrays. Finite inputs whose products overflow float64 raise
+:class:`~reluthe.errors.InvalidInputError`; a tolerance that put vertices on kinks farther than
+rounding explains (it may merge regions narrower than ``tol`` times the domain's scale) is
+reported in ``result.tol_merges`` with a :class:`ToleranceWarning`.
 
 Examples
 --------
@@ -71,6 +77,7 @@ True
 from __future__ import annotations
 
 from reluthe.regions._box import count_in_box
+from reluthe.regions._common import ToleranceWarning
 from reluthe.regions._line import count_on_line
 from reluthe.regions._patterns import count_patterns, pattern_codes
 from reluthe.regions._plane import count_on_plane, plane_through
@@ -86,4 +93,5 @@ __all__ = [
     "LineRegions",
     "PlaneRegions",
     "BoxRegions",
+    "ToleranceWarning",
 ]

@@ -3,16 +3,52 @@
 from __future__ import annotations
 
 import numbers
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
-from reluthe._validate import _fmt, check_finite_array, check_positive_int
+from reluthe._validate import _fmt, check_positive_int, check_real_array
 from reluthe.errors import InvalidInputError
 from reluthe.nets import PLNet, as_plnet
 from reluthe.regions._engine import Summary
 
 DEFAULT_TOL = 1e-10
 DEFAULT_LINEAR_TOL = 1e-9
+ROUNDING_LEVEL = 2.0 ** -40
+"""Relative distance from a kink that float64 rounding of the vertex values explains: a vertex
+within ``tol * scale`` but farther than ``ROUNDING_LEVEL * scale`` from a kink was put on it by
+the tolerance, not by rounding (a real near-coincidence, counted in ``tol_merges``)."""
+
+
+class ToleranceWarning(RuntimeWarning):
+    """The tolerance put vertices on kinks that they do not lie on: regions narrower than
+    ``tol * scale`` (e.g. in a domain many orders of magnitude larger than the regions) may
+    have been merged or dropped. The result's ``tol_merges`` says how many vertices."""
+
+
+@contextmanager
+def numeric_guard(func: str):
+    """Turn a float64 overflow in numpy inside the block into a named InvalidInputError."""
+    try:
+        with np.errstate(over="raise"):
+            yield
+    except FloatingPointError as exc:
+        raise InvalidInputError(
+            f"The inputs of {func} are outside float64's range: a computation on the network "
+            f"and the domain overflowed ({exc}). Rescale the network's weights or the "
+            f"domain.") from exc
+
+
+def warn_merges(snapped: int, tol: float, func: str):
+    """Warn (:class:`ToleranceWarning`) when the tolerance moved vertices onto kinks."""
+    if snapped:
+        warnings.warn(
+            f"{func}: the tolerance tol={tol:g} put {snapped} vertices on kinks that they lie "
+            f"farther from than rounding explains (more than {ROUNDING_LEVEL:.1e} times the "
+            f"layer's scale): regions narrower than tol times the scale of the domain may have "
+            f"been merged. Shrink the domain around the regions of interest or lower tol "
+            f"(result.tol_merges = {snapped}).", ToleranceWarning, stacklevel=3)
 
 
 def net_for(net, func: str) -> PLNet:
@@ -21,7 +57,7 @@ def net_for(net, func: str) -> PLNet:
 
 def point(value, *, net: PLNet, param: str, func: str) -> np.ndarray:
     """A finite input point matching the network (flattened when given in ``input_shape``)."""
-    arr = check_finite_array(value, param=param, func=func)
+    arr = check_real_array(value, param=param, func=func)
     if arr.ndim != 1 and tuple(arr.shape) == tuple(net.input_shape):
         arr = arr.reshape(-1)
     if arr.ndim != 1 or arr.shape[0] != net.input_dim:
@@ -48,8 +84,35 @@ def layout(net: PLNet) -> tuple[tuple[int, int], ...]:
     return tuple((layer.width, len(layer.activation.breakpoints)) for layer in net.layers)
 
 
+def check_domain(low: np.ndarray, high: np.ndarray, func: str, param: str):
+    """Raise InvalidInputError unless every side ``high - low`` lies in [1e-150, 1e150] and the
+    volume is a normal float64: the read-out squares coordinate differences (gradients by least
+    squares) and multiplies the sides (volumes), which would under- or overflow."""
+    with np.errstate(over="ignore", under="ignore"):
+        sides = high - low
+        volume = float(np.prod(sides))
+    if not (np.all(sides >= 1e-150) and np.all(sides <= 1e150)
+            and np.isfinite(volume) and volume >= np.finfo(np.float64).tiny):
+        raise InvalidInputError(
+            f"The {param!r} parameter of {func} is outside float64's range for exact region "
+            f"geometry: every side must be in [1e-150, 1e150] and the volume a normal float64. "
+            f"Got sides from {float(np.min(sides)):.3g} to {float(np.max(sides)):.3g} (volume "
+            f"{volume:.3g}). Rescale the domain (and the first layer's weights with it).")
+
+
+def check_sizes(sizes: np.ndarray, func: str):
+    """Raise InvalidInputError unless the region sizes are finite and positive in total (a
+    domain whose side lengths or volume overflow or underflow float64 gives inf or 0)."""
+    total = float(np.sum(sizes)) if sizes.size else 1.0
+    if not (np.all(np.isfinite(sizes)) and np.isfinite(total) and total > 0):
+        raise InvalidInputError(
+            f"The domain of {func} is outside float64's range: its regions' sizes sum to "
+            f"{total:.3g} (the side lengths multiply to a volume that overflows or underflows). "
+            f"Rescale the domain (and the first layer's weights with it).")
+
+
 def base_fields(s: Summary, net: PLNet, tol: float, linear_tol: float,
-                interior: np.ndarray, f_vector) -> dict:
+                interior: np.ndarray, f_vector, tol_merges: int = 0) -> dict:
     """Keyword arguments of :class:`~reluthe.regions._result.RegionsBase`."""
     for arr in (s.sizes, interior, s.linear_labels, s.packed, s.edges, s.edge_units):
         arr.setflags(write=False)
@@ -57,7 +120,8 @@ def base_fields(s: Summary, net: PLNet, tol: float, linear_tol: float,
                 linear_tol=linear_tol, sizes=s.sizes, interior_points=interior,
                 linear_labels=s.linear_labels, widths=net.widths,
                 f_vector=tuple(int(f) for f in f_vector), _packed=s.packed,
-                _layout=layout(net), _edges=s.edges, _edge_units=s.edge_units)
+                _layout=layout(net), _edges=s.edges, _edge_units=s.edge_units,
+                tol_merges=int(tol_merges))
 
 
 def frozen(arr) -> np.ndarray:

@@ -39,6 +39,7 @@ import itertools
 import numpy as np
 
 from reluthe.errors import RegionLimitError
+from reluthe.regions._memory import over_budget
 
 __all__ = ["Subdivision"]
 
@@ -66,6 +67,12 @@ def _grow_cols(array: np.ndarray, need: int) -> np.ndarray:
     return new
 
 
+def _cube_bytes(d: int) -> int:
+    """Bytes that building the face lattice of a d-cube takes: 3^d faces as Python tuples and
+    dict entries (about 120 + 16 d bytes each) and the numpy incidence lists."""
+    return 3 ** d * (120 + 16 * d) + 3 ** d * 2 * d * 16
+
+
 def _cube(d: int):
     """Face lattice of the unit cube: per level, the codes over {0: low, 1: high, 2: free}."""
     by_level: list[list[tuple]] = [[] for _ in range(d + 1)]
@@ -83,13 +90,25 @@ class Subdivision:
     facets carry labels ``-1 - (2 * axis + side)``; facets made by a split carry its id.
     """
 
-    def __init__(self, low: np.ndarray, high: np.ndarray, *, tol: float, max_cells: int):
+    def __init__(self, low: np.ndarray, high: np.ndarray, *, tol: float, max_cells: int,
+                 max_bytes: int, held: int = 0):
         low = np.asarray(low, dtype=np.float64)
         high = np.asarray(high, dtype=np.float64)
         d = low.shape[0]
         self.d = d
         self.tol = float(tol)
         self.max_cells = int(max_cells)
+        self.max_bytes = int(max_bytes)
+        self.held_outside = int(held)    # the network's arrays, counted against the budget
+        self._working = 0                # the working arrays of the cut in progress (bytes)
+        self.snapped = 0
+        self.V = 0
+        self.N = [0] * (d + 1)
+        cube = _cube_bytes(d)
+        if self.held_outside + cube > self.max_bytes:
+            raise over_budget(self.max_bytes, self.held_outside, cube,
+                              f"the face lattice of a {d}-D box (3^{d} = {3 ** d} faces)",
+                              "before the first cut", 0)
         by_level, index = _cube(d)
         self.X = np.array([[high[j] if c else low[j] for j, c in enumerate(code)]
                            for code in by_level[0]], dtype=np.float64)
@@ -149,6 +168,51 @@ class Subdivision:
         self.block_units = (0, 0)
         self._plan = None
 
+    # ------------------------------------------------------------------ memory
+    def _arrays(self):
+        yield from (self.X, self.e0, self.e1, self.ef, self.labels, self.packed, self.Z0,
+                    self.rec_i, self.rec_f, self.vdepth, self.block, self.block_rows)
+        yield from self.inc_f
+        yield from self.inc_b
+        yield from self.rep
+
+    def held_bytes(self) -> int:
+        """Bytes of the numpy arrays the subdivision holds (their allocated capacity), plus
+        those of the network (``held``)."""
+        return self.held_outside + sum(a.nbytes for a in self._arrays())
+
+    def reserve(self, extra: int, what: str):
+        """Raise :class:`~reluthe.errors.RegionLimitError` if allocating ``extra`` more bytes
+        would take the arrays held over the memory budget."""
+        held = self.held_bytes() + self._working
+        if held + extra > self.max_bytes:
+            raise over_budget(self.max_bytes, held, int(extra), what,
+                              f"{self.N[self.d]} cells and {self.V} vertices after "
+                              f"{self.n_splits_done} cuts", int(self.N[self.d]))
+
+    def work_bytes(self) -> int:
+        """A bound on the working arrays of one cut: per level, the masks and id maps of its
+        faces (about 26 bytes per face), the gathers and concatenations of the crossed
+        incidences of one level (about 64 bytes per incidence)."""
+        return 26 * (self.V + sum(self.N)) + 64 * max(self.M)
+
+    def _grow(self, array: np.ndarray, need: int) -> np.ndarray:
+        """:func:`_grow` after checking the budget for the new array."""
+        if need > array.shape[0]:
+            rows = max(need, 2 * array.shape[0], 16)
+            self.reserve(rows * (array.nbytes // max(array.shape[0], 1) if array.shape[0]
+                                 else array.itemsize * int(np.prod(array.shape[1:]))),
+                         "growing the subdivision's arrays")
+        return _grow(array, need)
+
+    def _grow_cols(self, array: np.ndarray, need: int) -> np.ndarray:
+        """:func:`_grow_cols` after checking the budget for the new array."""
+        if need > array.shape[1]:
+            cols = max(need, 2 * array.shape[1], 16)
+            self.reserve(cols * array.shape[0] * array.itemsize,
+                         "growing the subdivision's arrays")
+        return _grow_cols(array, need)
+
     # ------------------------------------------------------------------ layers
     def start_layer(self, Z: np.ndarray, n_splits: int):
         """Begin a layer: ``Z`` (V, width) pre-activations at the current vertices (kept, not
@@ -160,6 +224,8 @@ class Subdivision:
         self.block_units = (0, 0)
         self.layer_offset = self.packed.shape[0]
         n_bytes = (n_splits + 7) // 8
+        self.reserve((self.packed.shape[0] + n_bytes) * self.packed.shape[1]
+                     + 8 * self.vdepth.size, "the states of a new layer")
         self.packed = np.concatenate(
             [self.packed, np.zeros((n_bytes, self.packed.shape[1]), dtype=np.uint8)], axis=0)
         self.n_bits = 0
@@ -212,6 +278,7 @@ class Subdivision:
         this layer in replay order (see :meth:`_replay_plan`): the stored values, then the
         interpolation records replayed level by level (each record as when it was made)."""
         V0, V = self.V0, self.V
+        self.reserve(2 * 8 * V * (hi - lo), "the values of a block of units at all vertices")
         buf = np.empty((V, hi - lo))
         buf[:V0] = self.Z0[:, lo:hi]
         if V > V0:
@@ -236,6 +303,8 @@ class Subdivision:
         if V > self.V0:
             buf = np.take(buf, self._replay_plan()[-1], axis=0)
         cap = max(2 * V, 16)
+        self.reserve(2 * 8 * cap * (hi - lo) - self.block.nbytes - self.block_rows.nbytes,
+                     "the values of a block of units at all vertices")
         self.block_rows = np.empty((cap, hi - lo))
         self.block_rows[:V] = buf
         self.block = np.empty((hi - lo, cap))
@@ -267,9 +336,15 @@ class Subdivision:
         n_pos = int(np.count_nonzero(pos0))
         n_neg = int(np.count_nonzero(neg0))
         n_cells = self.N[d]
+        if n_pos + n_neg < V:            # some vertex on the hyperplane (within tolerance)
+            self._count_snapped(z, pos0, neg0, scale)
         if n_pos == 0 or n_neg == 0:
             self._record_bits(self._uncut_states(pos0, neg0, n_pos, n_neg))  # nothing cut
             return
+        self._working = 0
+        work = self.work_bytes()
+        self.reserve(work, "the working arrays of one cut")
+        self._working = work             # kept reserved while the cut grows the arrays
         degenerate = n_pos + n_neg < V
         sign = pos0.view(np.int8) - neg0.view(np.int8)
         # ---- level 1: edges
@@ -287,18 +362,18 @@ class Subdivision:
         new_v = V + np.arange(nce)
         self._add_vertices(ea, eb, t, unit, threshold)
         a_pos = za > 0
-        self.e0 = _grow(self.e0, E + nce)
-        self.e1 = _grow(self.e1, E + nce)
+        self.e0 = self._grow(self.e0, E + nce)
+        self.e1 = self._grow(self.e1, E + nce)
         self.e0[ce] = np.where(a_pos, ea, eb)
         self.e1[ce] = new_v
         self.e0[E:E + nce] = new_v
         self.e1[E:E + nce] = np.where(a_pos, eb, ea)
         self.N[1] = E + nce
-        self.rep[1] = _grow(self.rep[1], E + nce)
+        self.rep[1] = self._grow(self.rep[1], E + nce)
         self.rep[1][ce] = new_v
         self.rep[1][E:E + nce] = new_v
         if d == 2:  # the pieces of a cut facet keep its label
-            self.labels = _grow(self.labels, E + nce)
+            self.labels = self._grow(self.labels, E + nce)
             self.labels[E:E + nce] = self.labels[ce]
         minus1 = np.empty(E, dtype=np.int64)
         minus1[ce] = E + np.arange(nce)
@@ -314,7 +389,7 @@ class Subdivision:
         for k in range(2, d + 1):
             self._split_level(k, state, label, degenerate)
         if d == 1:
-            self.labels = _grow(self.labels, self.V)
+            self.labels = self._grow(self.labels, self.V)
             self.labels[V:self.V] = label
         # states of this split for every cell
         cut_cells = state["cut"][d]
@@ -324,11 +399,21 @@ class Subdivision:
             cells_on = sign[self.rep[d][:n_cells]] > 0
             cells_on[cut_cells] = True
         self._record_bits(cells_on, parents=cut_cells)
+        self._working = 0
         if self.N[d] > self.max_cells:
             raise RegionLimitError(
                 f"More than max_regions={self.max_cells} regions: found {self.N[d]} so far "
                 f"(after {self.n_splits_done} hyperplanes). Raise max_regions or shrink the "
                 f"domain.", found=int(self.N[d]))
+
+    def _count_snapped(self, z, pos0, neg0, scale: float):
+        """Count the vertices that the tolerance put on the hyperplane although they lie
+        farther from it than rounding explains (``|z| > 2^-40 scale``): real near-coincidences
+        that the tolerance may merge (see :data:`reluthe.regions._common.ROUNDING_LEVEL`)."""
+        from reluthe.regions._common import ROUNDING_LEVEL
+
+        near = np.abs(z[~(pos0 | neg0)])
+        self.snapped += int(np.count_nonzero(near > ROUNDING_LEVEL * scale))
 
     def _uncut_states(self, pos0, neg0, n_pos, n_neg) -> np.ndarray:
         """States of the cells when nothing is cut: on iff the cell has a vertex with z > eps."""
@@ -349,30 +434,30 @@ class Subdivision:
     def _add_vertices(self, ea, eb, t, unit, threshold):
         n = ea.size
         V = self.V
-        self.X = _grow(self.X, V + n)
+        self.X = self._grow(self.X, V + n)
         xa = self.X[ea]
         self.X[V:V + n] = xa + t[:, None] * (self.X[eb] - xa)
-        self.block_rows = _grow(self.block_rows, V + n)
+        self.block_rows = self._grow(self.block_rows, V + n)
         rows = self.block_rows
         za = rows[ea]
         new = za + t[:, None] * (rows[eb] - za)
         new[:, unit - self.block_units[0]] = threshold
         rows[V:V + n] = new
-        self.block = _grow_cols(self.block, V + n)
+        self.block = self._grow_cols(self.block, V + n)
         self.block[:, V:V + n] = new.T
         if self.single_block:            # nothing will be replayed
             self.V = V + n
             self.N[0] = self.V
             return
         r = V - self.V0
-        self.rec_i = _grow(self.rec_i, r + n)
+        self.rec_i = self._grow(self.rec_i, r + n)
         self.rec_i[r:r + n, 0] = ea
         self.rec_i[r:r + n, 1] = eb
         self.rec_i[r:r + n, 2] = unit
-        self.rec_f = _grow(self.rec_f, r + n)
+        self.rec_f = self._grow(self.rec_f, r + n)
         self.rec_f[r:r + n, 0] = t
         self.rec_f[r:r + n, 1] = threshold
-        self.vdepth = _grow(self.vdepth, V + n)
+        self.vdepth = self._grow(self.vdepth, V + n)
         self.vdepth[V:V + n] = 1 + np.maximum(self.vdepth[ea], self.vdepth[eb])
         self.V = V + n
         self.N[0] = self.V
@@ -454,24 +539,24 @@ class Subdivision:
                 raise RuntimeError("internal error: a cut polygon did not have two cut points")
             ends = ends.reshape(ncf, 2)
             E = self.N[1]
-            self.e0 = _grow(self.e0, E + ncf)
-            self.e1 = _grow(self.e1, E + ncf)
+            self.e0 = self._grow(self.e0, E + ncf)
+            self.e1 = self._grow(self.e1, E + ncf)
             self.e0[E:E + ncf] = ends[:, 0]
             self.e1[E:E + ncf] = ends[:, 1]
             self.N[1] = E + ncf
         else:
             self._append_incidence(k - 1, zk[f0_face], f0_sub)
             self.N[k - 1] = n_lower + ncf
-        self.rep[k - 1] = _grow(self.rep[k - 1], n_lower + ncf)
+        self.rep[k - 1] = self._grow(self.rep[k - 1], n_lower + ncf)
         self.rep[k - 1][n_lower:n_lower + ncf] = f0_rep
-        self.rep[k] = _grow(self.rep[k], Nk + ncf)
+        self.rep[k] = self._grow(self.rep[k], Nk + ncf)
         self.rep[k][cf] = f0_rep
         self.rep[k][Nk:Nk + ncf] = f0_rep
         if k == d:
-            self.labels = _grow(self.labels, n_lower + ncf)
+            self.labels = self._grow(self.labels, n_lower + ncf)
             self.labels[n_lower:n_lower + ncf] = label
         elif k == d - 1:  # the pieces of a cut facet keep its label
-            self.labels = _grow(self.labels, Nk + ncf)
+            self.labels = self._grow(self.labels, Nk + ncf)
             self.labels[Nk:Nk + ncf] = self.labels[cf]
         self.N[k] = Nk + ncf
 
@@ -479,7 +564,7 @@ class Subdivision:
         """Keep the 2-D edge -> cells table after a split (before the cut edges are added)."""
         E_old = self.N[1] - ce.size                       # edges before this split's pieces
         n_total = self.N[1] + cf.size                     # + the new cut edges F0
-        self.ef = _grow(self.ef, n_total)
+        self.ef = self._grow(self.ef, n_total)
         ef = self.ef
         # the negative piece of a cut edge lies in the negative parts of its cells
         old = ef[ce]
@@ -525,8 +610,8 @@ class Subdivision:
     def _append_incidence(self, k, f, b):
         M = self.M[k]
         n = f.size
-        self.inc_f[k] = _grow(self.inc_f[k], M + n)
-        self.inc_b[k] = _grow(self.inc_b[k], M + n)
+        self.inc_f[k] = self._grow(self.inc_f[k], M + n)
+        self.inc_b[k] = self._grow(self.inc_b[k], M + n)
         self.inc_f[k][M:M + n] = f
         self.inc_b[k][M:M + n] = b
         self.M[k] = M + n
@@ -536,7 +621,7 @@ class Subdivision:
         new cells (the negative parts of ``parents``) copy their parent's history, state off."""
         n_old = cells_on.size
         n_cells = self.N[self.d]
-        self.packed = _grow_cols(self.packed, n_cells)
+        self.packed = self._grow_cols(self.packed, n_cells)
         if n_cells > n_old:
             self.packed[:, n_old:n_cells] = self.packed[:, parents]
         byte = self.layer_offset + self.n_bits // 8

@@ -15,14 +15,19 @@ from scipy.linalg.blas import dgemm
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from reluthe.errors import InvalidInputError
 from reluthe.nets import PLNet
 from reluthe.regions._complex import Subdivision
+from reluthe.regions._memory import default_budget
 
 __all__ = ["Cut", "subdivide", "cells_to_regions", "linear_merge", "face_points"]
 
 # random projections of the output used to compare affine maps (fixed: results are deterministic)
 _N_PROJ = 3
 _PROJ_SEED = 20240527
+# largest |value| of a pre-activation or output at a vertex: a difference of two of them (the
+# interpolation along an edge) and a sum of a few stay finite
+MAX_ABS = float(np.finfo(np.float64).max) / 8
 
 
 @dataclass
@@ -41,10 +46,32 @@ def _split_table(net: PLNet) -> np.ndarray:
     return np.array(units, dtype=np.int64).reshape(-1, 2)
 
 
+def check_range(values: np.ndarray, what: str, func: str):
+    """Raise InvalidInputError if ``values`` (computed from finite inputs) overflowed: NaN/inf,
+    or beyond :data:`MAX_ABS`, where the interpolation along an edge would overflow."""
+    if values.size == 0:
+        return
+    top = max(float(np.max(values)), -float(np.min(values)))
+    if not top <= MAX_ABS:                                   # also NaN
+        raise InvalidInputError(
+            f"The inputs of {func} are outside float64's range: {what} reach "
+            f"{top:.3g} (NaN/inf: a product of finite weights and coordinates overflowed), "
+            f"beyond {MAX_ABS:.3g}, where the region geometry is no longer exact. Rescale the "
+            f"network's weights or the domain.")
+
+
 def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
-              max_cells: int) -> Cut:
-    """Cut the box ``[low, high]`` by every kink of every hidden unit of ``net``."""
-    sub = Subdivision(low, high, tol=tol, max_cells=max_cells)
+              max_cells: int, max_bytes: int | None = None,
+              func: str = "reluthe.regions") -> Cut:
+    """Cut the box ``[low, high]`` by every kink of every hidden unit of ``net``; raise
+    InvalidInputError where a value overflows, RegionLimitError beyond the limits
+    (``max_bytes``: None for the default memory budget)."""
+    if max_bytes is None:
+        max_bytes = default_budget()
+    weights = sum(a.nbytes for layer in net.layers for a in (layer.weight, layer.bias))
+    weights += sum(a.nbytes for a in net.output) if net.output is not None else 0
+    sub = Subdivision(low, high, tol=tol, max_cells=max_cells, max_bytes=max_bytes,
+                      held=weights)
     split_unit = _split_table(net)
     label = 0
     Z = (np.asfortranarray(sub.X[: sub.V] @ net.layers[0].weight.T + net.layers[0].bias)
@@ -62,6 +89,8 @@ def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
         sub.start_layer(Z, layer.width * len(bps))
         zmax = Z.max(axis=0)
         zmin = Z.min(axis=0)
+        check_range(np.concatenate([zmax, zmin]), f"the pre-activations of hidden layer {li + 1}",
+                    func)
         del Z
         for u in range(layer.width):
             for bp in bps:
@@ -71,6 +100,8 @@ def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
         # inputs of the next layer (or of the output), block by block of this layer's units
         nxt_w, nxt_b = ((net.layers[li + 1].weight.T, net.layers[li + 1].bias)
                         if li + 1 < len(net.layers) else (out_w, out_b))
+        sub.reserve(8 * sub.V * (3 * nxt_b.size + layer.width),
+                    "the next layer's pre-activations at all vertices")
         Z = np.empty((sub.V, nxt_b.size), order="F")
         Z[:] = nxt_b
         for lo, hi, values in sub.layer_values():
@@ -81,6 +112,7 @@ def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
         if order is not None:
             Z = np.asfortranarray(np.take(Z, order, axis=0))
     out_proj = Z if net.layers else sub.X[: sub.V] @ out_w + out_b
+    check_range(out_proj, "the network's outputs", func)
     return Cut(sub, net, split_unit, np.ascontiguousarray(out_proj))
 
 
@@ -280,12 +312,25 @@ class Summary:
     pts: list
 
 
+def readout_bytes(sub: Subdivision) -> int:
+    """A bound on the arrays of :func:`summarize`: interior points and output values of every
+    face (``N_k (d + 6)`` floats), the per-incidence differences and frames of the largest level
+    (``M_k d (k + 3)``: freed level by level), the gradient systems of the cells
+    (``N_d (d^2 + 6 d + 8)``) and the packed patterns three times."""
+    d = sub.d
+    floats = sum(sub.N[k] * (d + 2 * _N_PROJ) for k in range(d + 1))
+    floats += max(sub.M[k] * d * (k + 3) for k in range(d + 1))
+    floats += sub.N[1] * (2 * d + 4) + sub.N[d] * (d * d + 2 * d * _N_PROJ + 8)
+    return 8 * floats + 3 * sub.packed.shape[0] * sub.N[d]
+
+
 def summarize(cut: Cut, linear_tol: float, cell_sizes: np.ndarray | None = None,
               cell_grads: np.ndarray | None = None,
               cell_diam: np.ndarray | None = None) -> Summary:
     """Regions, adjacency, sizes, interior points and linear regions of a subdivision
     (cell sizes, output gradients and diameters are computed here unless given)."""
     sub = cut.sub
+    sub.reserve(readout_bytes(sub), "reading out the regions (sizes, adjacency, gradients)")
     region_of_cell, rep, edges, labels = cells_to_regions(cut)
     pts = face_points(sub)
     if cell_sizes is None:

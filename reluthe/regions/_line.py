@@ -12,10 +12,13 @@ from reluthe.regions._common import (
     frozen,
     limit,
     net_for,
+    numeric_guard,
     point,
     tolerance,
+    warn_merges,
 )
 from reluthe.regions._engine import reorder, subdivide, summarize
+from reluthe.regions._memory import memory_budget
 from reluthe.regions._result import LineRegions
 
 __all__ = ["count_on_line"]
@@ -23,7 +26,7 @@ __all__ = ["count_on_line"]
 
 def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
                   linear_tol: float = DEFAULT_LINEAR_TOL,
-                  max_regions: int = 1_000_000) -> LineRegions:
+                  max_regions: int = 1_000_000, max_memory: int | None = None) -> LineRegions:
     """Count the activation regions that the segment from ``start`` to ``end`` crosses.
 
     An activation pattern is the state of every hidden unit (a ReLU unit is on where its
@@ -47,6 +50,10 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
         scale over the two regions count as one linear region.
     max_regions : int
         Stop with :class:`~reluthe.errors.RegionLimitError` beyond this many regions.
+    max_memory : int, optional
+        Memory budget in bytes (default None: half of the memory available at the call, see
+        :mod:`reluthe.regions._memory`). It is checked before every step that grows the arrays;
+        reaching it raises :class:`~reluthe.errors.RegionLimitError`.
 
     Returns
     -------
@@ -57,9 +64,15 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
     Raises
     ------
     InvalidInputError
-        ``start == end``, wrong dimension, NaN/inf in the points or the network.
+        ``start == end``, wrong dimension, NaN/inf in the points or the network, a dtype that
+        is not real, values that overflow float64.
     RegionLimitError
-        More than ``max_regions`` regions.
+        More than ``max_regions`` regions, or the memory budget ``max_memory`` reached.
+
+    Warns
+    -----
+    ToleranceWarning
+        The tolerance merged vertices with kinks farther than rounding (``tol_merges > 0``).
 
     Examples
     --------
@@ -81,9 +94,13 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
     tol = tolerance(tol, param="tol", func=func)
     linear_tol = tolerance(linear_tol, param="linear_tol", func=func)
     max_regions = limit(max_regions, func=func)
-    line_net = pl.restrict(start, (end - start)[:, None])
-    cut = subdivide(line_net, np.zeros(1), np.ones(1), tol=tol, max_cells=max_regions)
-    s = summarize(cut, linear_tol)
+    max_memory = memory_budget(max_memory, func=func)
+    with numeric_guard(func):
+        line_net = pl.restrict(start, (end - start)[:, None])
+        cut = subdivide(line_net, np.zeros(1), np.ones(1), tol=tol, max_cells=max_regions,
+                        max_bytes=max_memory, func=func)
+        s = summarize(cut, linear_tol)
+    warn_merges(cut.sub.snapped, tol, func)
     s = reorder(s, np.argsort(s.interior[:, 0], kind="stable"))
     sub = cut.sub
     ev = sub.edges
@@ -96,6 +113,7 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
     np.maximum.at(hi, s.region_of_cell, t1)
     intervals = frozen(np.stack([lo, hi], axis=1))
     interior = frozen(start + s.interior[:, :1] * (end - start))
-    return LineRegions(**base_fields(s, pl, tol, linear_tol, interior, cut.sub.N),
+    return LineRegions(**base_fields(s, pl, tol, linear_tol, interior, cut.sub.N,
+                                     cut.sub.snapped),
                        start=frozen(start), end=frozen(end),
                        breakpoints=frozen(intervals[1:, 0]), intervals=intervals)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from reluthe._validate import check_finite_array, check_positive_int
+from reluthe._validate import check_positive_int, check_real_array
 from reluthe.errors import InvalidInputError
 from reluthe.nets import PLNet
 from reluthe.regions._common import net_for
+from reluthe.regions._memory import memory_budget, over_budget
 
 __all__ = ["PatternCount", "count_patterns", "pattern_codes"]
 
@@ -18,7 +19,7 @@ _ETA = 2.0 ** -1074      # smallest subnormal: covers underflow, which the gamma
 
 def _check(net, points, func: str) -> tuple[PLNet, np.ndarray]:
     pl = net_for(net, func)
-    pts = check_finite_array(points, param="points", func=func)
+    pts = check_real_array(points, param="points", func=func)
     if pts.ndim == 1 and pl.input_dim == 1:
         pts = pts[:, None]
     if pts.ndim > 2 and tuple(pts.shape[1:]) == tuple(pl.input_shape):
@@ -113,6 +114,12 @@ def _pack_into(net: PLNet, layers, x: np.ndarray, out: np.ndarray,
                 good = buf.sub_(err).amin(dim=1) > 0
                 ok = good if ok is None else ok.logical_and_(good)
         if layer is net.layers[-1]:      # the output layer is not part of the pattern
+            if not bool(torch.isfinite(z).all()):   # inf/NaN anywhere propagates to here
+                raise InvalidInputError(
+                    "The inputs of reluthe.regions.count_patterns / pattern_codes are outside "
+                    "float64's range: the pre-activations of the last hidden layer are not "
+                    "finite (a product of finite weights and points overflowed). Rescale the "
+                    "network's weights or the points.")
             break
         if d["relu"]:
             h = z.clamp_(min=0.0)        # exact, and 1-Lipschitz: the bound carries over as is
@@ -123,6 +130,20 @@ def _pack_into(net: PLNet, layers, x: np.ndarray, out: np.ndarray,
             h = torch.from_numpy(layer.activation(z.numpy()))
     if certified is not None:
         certified[:] = True if ok is None else ok.numpy()
+
+
+def _check_memory(net: PLNet, n: int, chunk_size: int, n_bytes: int, max_memory, func: str):
+    """Raise RegionLimitError before allocating if the float64 copy of the points, the codes
+    (``n x n_bytes``, and their copies for the distinct count: three more), the hashes (three
+    8-byte words per point) and one chunk's pre-activations and bounds (four floats per unit)
+    exceed the budget."""
+    budget = memory_budget(max_memory, func=func)
+    weights = sum(layer.weight.nbytes * 3 for layer in net.layers)
+    need = (4 * n * n_bytes + 25 * n + 32 * min(chunk_size, n) * net.n_units + weights
+            + 8 * n * net.input_dim)            # the float64 copy of the points, made already
+    if need > budget:
+        raise over_budget(budget, 0, need, f"the patterns of {n} points ({n_bytes} bytes each)",
+                          f"in {func}, before the first chunk; or pass fewer points", None)
 
 
 def _codes(net: PLNet, pts: np.ndarray, chunk_size: int, n_bytes: int,
@@ -165,7 +186,8 @@ def _distinct_rows(words: np.ndarray) -> int:
     return int(1 + np.count_nonzero(~same))
 
 
-def pattern_codes(net, points, *, chunk_size: int = 4096) -> np.ndarray:
+def pattern_codes(net, points, *, chunk_size: int = 4096,
+                  max_memory: int | None = None) -> np.ndarray:
     """Packed activation patterns of ``points``: uint8 array (n, bytes); equal rows = equal
     patterns (one bit per unit and kink, ``z > kink``; each layer starts a new byte).
 
@@ -179,7 +201,9 @@ def pattern_codes(net, points, *, chunk_size: int = 4096) -> np.ndarray:
     func = "reluthe.regions.pattern_codes"
     pl, pts = _check(net, points, func)
     chunk_size = check_positive_int(chunk_size, param="chunk_size", func=func)
-    return _codes(pl, pts, chunk_size, sum(n for _, n in _layout(pl)))
+    n_bytes = sum(n for _, n in _layout(pl))
+    _check_memory(pl, pts.shape[0], chunk_size, n_bytes, max_memory, func)
+    return _codes(pl, pts, chunk_size, n_bytes)
 
 
 class PatternCount(int):
@@ -211,7 +235,8 @@ class PatternCount(int):
         return {"count": int(self), "uncertified": self.uncertified, "n_points": self.n_points}
 
 
-def count_patterns(net, points, *, chunk_size: int = 4096) -> int:
+def count_patterns(net, points, *, chunk_size: int = 4096,
+                   max_memory: int | None = None) -> int:
     """Number of distinct activation patterns among the points whose pattern is **certified**: a
     lower bound on the number of activation regions of positive volume that the points meet.
 
@@ -267,6 +292,9 @@ def count_patterns(net, points, *, chunk_size: int = 4096) -> int:
         Sample inputs (``(n, *input_shape)`` is flattened).
     chunk_size : int
         Points pushed through the network at once (small chunks stay in cache).
+    max_memory : int, optional
+        Memory budget in bytes for the codes and one chunk's arrays (default None: half of
+        the available memory); checked before anything is allocated.
 
     Returns
     -------
@@ -277,7 +305,10 @@ def count_patterns(net, points, *, chunk_size: int = 4096) -> int:
     Raises
     ------
     InvalidInputError
-        NaN/inf or a dimension that does not match the network.
+        NaN/inf, a dtype that is not real, a dimension that does not match the network, or
+        pre-activations that overflow float64.
+    RegionLimitError
+        The memory budget ``max_memory`` would be exceeded.
 
     Examples
     --------
@@ -297,6 +328,7 @@ def count_patterns(net, points, *, chunk_size: int = 4096) -> int:
     if pts.shape[0] == 0:
         return PatternCount(0, 0, 0)
     total = sum(n for _, n in _layout(pl))
+    _check_memory(pl, pts.shape[0], chunk_size, max(8, -(-total // 8) * 8), max_memory, func)
     certified = np.zeros(pts.shape[0], dtype=bool)
     codes = _codes(pl, pts, chunk_size, max(8, -(-total // 8) * 8), certified)
     n_ok = int(np.count_nonzero(certified))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from reluthe._validate import _fmt
@@ -10,23 +12,32 @@ from reluthe.regions._common import (
     DEFAULT_LINEAR_TOL,
     DEFAULT_TOL,
     base_fields,
+    check_domain,
+    check_sizes,
     frozen,
     limit,
     net_for,
+    numeric_guard,
     point,
     tolerance,
+    warn_merges,
 )
 from reluthe.regions._engine import subdivide, summarize
+from reluthe.regions._memory import memory_budget
 from reluthe.regions._result import PlaneRegions
 
 __all__ = ["count_on_plane", "plane_through"]
 
 
 def _extent(extent, func: str) -> tuple[float, float, float, float]:
-    try:
+    """``extent`` as four floats: a tuple, list or 1-D array of four real numbers (not bools,
+    strings or complex numbers) with ``a0 < a1``, ``b0 < b1``."""
+    if isinstance(extent, np.ndarray) and extent.ndim == 1:
+        extent = extent.tolist()
+    vals = []
+    if isinstance(extent, (tuple, list)) and all(
+            isinstance(e, numbers.Real) and not isinstance(e, (bool, np.bool_)) for e in extent):
         vals = [float(e) for e in extent]
-    except (TypeError, ValueError):
-        vals = []
     if len(vals) != 4 or not all(np.isfinite(vals)) or not (vals[0] < vals[1]
                                                              and vals[2] < vals[3]):
         raise InvalidInputError(f"The 'extent' parameter of {func} must be (a0, a1, b0, b1) with "
@@ -36,11 +47,25 @@ def _extent(extent, func: str) -> tuple[float, float, float, float]:
 
 
 def _check_basis(u: np.ndarray, v: np.ndarray, func: str):
-    uu, vv, uv = float(u @ u), float(v @ v), float(u @ v)
+    """Raise unless ``u`` and ``v`` are independent: the test is on copies scaled to a largest
+    entry of 1, so that neither tiny nor huge directions under- or overflow (relative: Gram
+    determinant <= 1e-12 |u|^2 |v|^2 counts as collinear)."""
+    su, sv = float(np.max(np.abs(u))), float(np.max(np.abs(v)))
+    uu = vv = uv = 0.0
+    if su > 0 and sv > 0:
+        us, vs = u / su, v / sv
+        uu, vv, uv = float(us @ us), float(vs @ vs), float(us @ vs)
     if uu == 0.0 or vv == 0.0 or uu * vv - uv * uv <= 1e-12 * uu * vv:
         raise InvalidInputError(f"The 'u' and 'v' parameters of {func} must be linearly "
                                 f"independent directions. Got u={_fmt(u.tolist())} and "
                                 f"v={_fmt(v.tolist())} (collinear or zero).")
+
+
+def _geometry_bytes(sub) -> int:
+    """A bound on the arrays of :func:`_cell_geometry`: about 40 floats per (cell, edge)
+    incidence and 16 per cell, with ``P`` output projections."""
+    P = 3
+    return 8 * (sub.M[2] * (28 + 4 * P) + sub.N[2] * (10 + 3 * P))
 
 
 def _cell_geometry(sub, values: np.ndarray):
@@ -117,7 +142,7 @@ class _Polygons:
 
 def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
                    tol: float = DEFAULT_TOL, linear_tol: float = DEFAULT_LINEAR_TOL,
-                   max_regions: int = 10_000_000) -> PlaneRegions:
+                   max_regions: int = 10_000_000, max_memory: int | None = None) -> PlaneRegions:
     """Count the activation regions in the slice ``origin + a u + b v``, ``(a, b)`` in ``extent``.
 
     An activation pattern is the state of every hidden unit (a ReLU unit is on where its
@@ -136,7 +161,7 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
         A point and two linearly independent directions of the input space.
     extent : (a0, a1, b0, b1)
         The rectangle of slice coordinates, ``a0 < a1``, ``b0 < b1``.
-    tol, linear_tol, max_regions
+    tol, linear_tol, max_regions, max_memory
         As in :func:`count_on_line`.
 
     Returns
@@ -148,9 +173,15 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     Raises
     ------
     InvalidInputError
-        Collinear ``u`` and ``v``, an empty or inverted extent, wrong dimensions, NaN/inf.
+        Collinear ``u`` and ``v``, an empty or inverted extent, wrong dimensions, NaN/inf, a
+        dtype that is not real, values that overflow float64.
     RegionLimitError
-        More than ``max_regions`` regions.
+        More than ``max_regions`` regions, or the memory budget ``max_memory`` reached.
+
+    Warns
+    -----
+    ToleranceWarning
+        The tolerance merged vertices with kinks farther than rounding (``tol_merges > 0``).
 
     Examples
     --------
@@ -169,18 +200,33 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     v = point(v, net=pl, param="v", func=func)
     _check_basis(u, v, func)
     a0, a1, b0, b1 = _extent(extent, func)
+    check_domain(np.array([a0, b0]), np.array([a1, b1]), func, "extent")
     tol = tolerance(tol, param="tol", func=func)
     linear_tol = tolerance(linear_tol, param="linear_tol", func=func)
     max_regions = limit(max_regions, func=func)
-    plane_net = pl.restrict(origin, np.stack([u, v], axis=1))
-    cut = subdivide(plane_net, np.array([a0, b0]), np.array([a1, b1]), tol=tol,
-                    max_cells=max_regions)
-    areas, grads, half_perimeter = _cell_geometry(cut.sub, cut.out_proj)
-    s = summarize(cut, linear_tol, cell_sizes=areas, cell_grads=grads, cell_diam=half_perimeter)
-    return PlaneRegions(**base_fields(s, pl, tol, linear_tol, frozen(s.interior), cut.sub.N),
+    max_memory = memory_budget(max_memory, func=func)
+    with numeric_guard(func):
+        plane_net = pl.restrict(origin, np.stack([u, v], axis=1))
+        cut = subdivide(plane_net, np.array([a0, b0]), np.array([a1, b1]), tol=tol,
+                        max_cells=max_regions, max_bytes=max_memory, func=func)
+        cut.sub.reserve(_geometry_bytes(cut.sub), "the areas and gradients of the regions")
+        areas, grads, half_perimeter = _cell_geometry(cut.sub, cut.out_proj)
+        s = summarize(cut, linear_tol, cell_sizes=areas, cell_grads=grads,
+                      cell_diam=half_perimeter)
+    check_sizes(s.sizes, func)
+    warn_merges(cut.sub.snapped, tol, func)
+    return PlaneRegions(**base_fields(s, pl, tol, linear_tol, frozen(s.interior), cut.sub.N,
+                                      cut.sub.snapped),
                         origin=frozen(origin), u=frozen(u), v=frozen(v),
                         extent=(a0, a1, b0, b1), _polygon_source=_Polygons(cut.sub,
                                                                             s.region_of_cell))
+
+
+def _norm_scale(d: np.ndarray) -> float:
+    """1.0 when the entries of ``d`` are in [1e-150, 1e150] (norms are safe), else its
+    largest absolute entry (0.0 for a zero vector)."""
+    top = float(np.max(np.abs(d))) if d.size else 0.0
+    return 1.0 if 1e-150 <= top <= 1e150 else top
 
 
 def plane_through(p0, p1, p2, *, margin: float = 0.25):
@@ -196,29 +242,35 @@ def plane_through(p0, p1, p2, *, margin: float = 0.25):
     >>> origin.round(3).tolist(), u.tolist(), v.tolist(), np.round(extent, 3).tolist()
     ([0.333, 0.333, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-0.333, 0.667, -0.333, 0.667])
     """
-    from reluthe._validate import check_finite_array, check_positive_float
+    from reluthe._validate import check_positive_float, check_real_array
 
     func = "reluthe.regions.plane_through"
-    pts = [check_finite_array(p, param=name, func=func, ndim=1)
+    pts = [check_real_array(p, param=name, func=func, ndim=1)
            for p, name in ((p0, "p0"), (p1, "p1"), (p2, "p2"))]
     if not pts[0].shape == pts[1].shape == pts[2].shape:
         raise InvalidInputError(f"The points of {func} must have the same dimension. Got shapes "
                                 f"{[p.shape for p in pts]}.")
     margin = check_positive_float(margin, param="margin", func=func, allow_zero=True)
-    d1 = pts[1] - pts[0]
-    d2 = pts[2] - pts[0]
-    n1 = np.linalg.norm(d1)
-    if n1 == 0:
+    with numeric_guard(func):
+        d1 = pts[1] - pts[0]
+        d2 = pts[2] - pts[0]
+    # outside [1e-150, 1e150] the differences are scaled to a largest entry of 1 before the
+    # norms, so that they neither underflow to "equal" nor overflow (the tests are relative)
+    s1, s2 = (_norm_scale(d) for d in (d1, d2))
+    if s1 == 0:
         raise InvalidInputError(f"The points p0 and p1 of {func} must differ. Got p0 == p1.")
+    d1, d2 = d1 / s1, d2 / (s2 or 1.0)
+    n1 = np.linalg.norm(d1)
     u = d1 / n1
     w = d2 - (d2 @ u) * u
     nw = np.linalg.norm(w)
-    if nw <= 1e-12 * max(n1, np.linalg.norm(d2)):
+    if s2 == 0 or nw <= 1e-12 * max(n1, np.linalg.norm(d2)):
         raise InvalidInputError(f"The points p0, p1, p2 of {func} must not be collinear. Got "
                                 f"p2 - p0 parallel to p1 - p0.")
     v = w / nw
-    origin = (pts[0] + pts[1] + pts[2]) / 3.0
-    ab = np.array([[(p - origin) @ u, (p - origin) @ v] for p in pts])
+    with numeric_guard(func):
+        origin = (pts[0] + pts[1] + pts[2]) / 3.0
+        ab = np.array([[(p - origin) @ u, (p - origin) @ v] for p in pts])
     lo, hi = ab.min(axis=0), ab.max(axis=0)
     pad = margin * float((hi - lo).max())
     extent = (float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad))

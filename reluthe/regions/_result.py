@@ -5,7 +5,11 @@ Every result has ``count`` (activation regions with positive size in the domain)
 merged), ``graph`` (a :class:`networkx.Graph`, built on first access), the tolerances used
 (``tol``, ``linear_tol``), per-region ``sizes`` and ``smallest_size``, ``patterns``,
 ``f_vector`` (number of vertices, edges, ..., cells of the subdivided domain; its alternating sum
-is 1, Euler's relation for a ball) and ``to_dict()`` (JSON-ready summary).
+is 1, Euler's relation for a ball), ``tol_merges`` (vertices that the tolerance put on a kink
+although they lie farther from it than rounding explains: when > 0, regions narrower than
+``tol`` times the domain's scale may have been merged, and a
+:class:`~reluthe.regions.ToleranceWarning` was issued) and ``to_dict()`` (JSON-ready
+summary).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class RegionsBase:
     _layout: tuple[tuple[int, int], ...] = field(repr=False)
     _edges: np.ndarray = field(repr=False)
     _edge_units: np.ndarray = field(repr=False)
+    tol_merges: int = 0
 
     kind = "regions"
 
@@ -111,6 +116,7 @@ class RegionsBase:
             "n_adjacent_pairs": int(self._edges.shape[0]),
             "f_vector": [int(f) for f in self.f_vector],
             "widths": [int(w) for w in self.widths],
+            "tol_merges": int(self.tol_merges),
         }
 
     def __repr__(self) -> str:
