@@ -11,14 +11,15 @@ guessed.
 Examples
 --------
 >>> c05 = {"verdict": "partly supported", "evidence": {"deepest_depth": 32,
-...        "relu_zero_grad_share": None,
-...        "relu_states": {"he": "preserved", "default": "vanishes"},
+...        "mechanism": {"state": "holds", "relu_counts": {"n_pos": 900, "n_neg": 800}},
+...        "relu_states": {"he": "holds", "default": "fails"},
 ...        "at_deepest_depth": {"relu/he": {"log10_ratio": {"value": -0.1}},
 ...                             "relu/default": {"log10_ratio": {"value": -12.1}}}}}
 >>> print(answer_hidden_layers({"C05": c05}))
-Gradient flow (C05, depth 32 at initialisation): relu's first-to-last-layer gradient ratio
-is 10^-0.1 under he (preserved) and 10^-12.1 under default (vanishes); the derivative of 1
-passes the gradient only where the init keeps the signal's variance.
+Gradient flow (C05): on the active path relu passes the gradient unchanged and elsewhere
+exactly 0 (the mechanism the article states holds on 900 active and 800 inactive entries); at
+depth 32 at initialisation the first-to-last-layer gradient ratio is 10^-0.1 under he (holds)
+and 10^-12.1 under default (fails), so "no vanishing gradients" holds under he only.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = ["answer_hidden_layers", "EVIDENCE_FIELDS"]
 
 # The evidence fields of each claim that the answer reads; nothing else of the record is read.
 EVIDENCE_FIELDS: dict[str, tuple[str, ...]] = {
-    "C05": ("deepest_depth", "relu_states", "at_deepest_depth", "relu_zero_grad_share"),
+    "C05": ("deepest_depth", "mechanism", "relu_states", "at_deepest_depth"),
     "C09": ("deepest_depth", "reach"),
     "C06": ("cpu",),
     "C10": ("per_activation",),
@@ -63,14 +64,19 @@ def _gradients(ev: dict) -> str | None:
             parts.append(f"10^{v:.1f} under {init} ({state})")
     if not parts:
         return None
-    share = _value(ev, "relu_zero_grad_share")
-    text = (f"Gradient flow (C05, depth {ev['deepest_depth']} at initialisation): relu's "
-            f"first-to-last-layer gradient ratio is {', '.join(parts[:-1])}"
-            + (" and " if len(parts) > 1 else "") + parts[-1]
-            + "; the derivative of 1 passes the gradient only where the init keeps the signal's "
-            "variance")
-    if share is not None:
-        text += f", and {100 * share:.0f}% of the unit-inputs pass a zero gradient"
+    mech = ev["mechanism"] or {}
+    counts = mech.get("relu_counts") or {}
+    holds = [i for i, st in states.items() if st == "holds"]
+    text = ("Gradient flow (C05): on the active path relu passes the gradient unchanged and "
+            "elsewhere exactly 0 (the mechanism the article states "
+            f"{mech.get('state', 'is not decided')}"
+            + (f" on {counts['n_pos']} active and {counts['n_neg']} inactive entries"
+               if "n_pos" in counts and "n_neg" in counts else "")
+            + f"); at depth {ev['deepest_depth']} at initialisation the first-to-last-layer "
+            f"gradient ratio is {', '.join(parts[:-1])}" + (" and " if len(parts) > 1 else "")
+            + parts[-1] + ", so \"no vanishing gradients\" "
+            + (f"holds under {' and '.join(holds)} only" if holds and len(holds) < len(states)
+               else "holds under every init" if holds else "holds under no init"))
     return text + "."
 
 
@@ -99,28 +105,42 @@ def _trainability(ev: dict, verdict: str) -> str | None:
             + f"; the verdict is {verdict}.")
 
 
-def _cost(c06: dict | None, c10: dict | None) -> str | None:
-    parts = []
+def _c06_cost(c06: dict | None) -> str | None:
     cpu = (_evidence(c06, "C06") or {"cpu": {}})["cpu"] or {}
-    alone = {n: _value(cpu, n, "alone_pooled") for n in ("tanh", "sigmoid")}
-    step = {n: _value(cpu, n, "step") for n in ("tanh", "sigmoid")}
-    if all(v is not None for v in (*alone.values(), *step.values())):
-        dear = [n for n, d in cpu.items() if d.get("step_state") == "slower"]
-        parts.append(
-            f"Cost (C06): alone, tanh and sigmoid take {alone['tanh']:.2f}× and "
-            f"{alone['sigmoid']:.2f}× relu's time, but a whole training step "
-            f"{step['tanh']:.2f}× and {step['sigmoid']:.2f}×, because matrix products dominate"
+    names = [n for n in ("tanh", "sigmoid") if n in cpu]
+    ratios = {(n, t): _value(cpu, n, t) for n in names
+              for t in ("alone_pooled", "forward_only_pooled", "step")}
+    if not names or any(v is None for v in ratios.values()):
+        return None
+    def each(t):
+        return " and ".join(f"{ratios[(n, t)]:.2f}× ({n})" for n in names)
+    dear = [n for n in names if cpu[n].get("step_state") == "slower"]
+    return (f"Cost (C06): relative to relu, the activation alone takes {each('alone_pooled')} "
+            f"of the time in training and {each('forward_only_pooled')} in inference, but a "
+            f"whole training step {each('step')}, because matrix products dominate"
             + (f"; only the step with {', '.join(dear)} is measurably dearer" if dear else
                "; no activation's step is measurably dearer") + ".")
+
+
+def _c10_budget(c10: dict | None) -> str | None:
     per = (_evidence(c10, "C10") or {"per_activation": {}})["per_activation"] or {}
-    helps = {a: _value(d, "speed_contribution") for a, d in per.items()
-             if d.get("speed_outcome") == "helps"}
-    if per:
-        parts.append(
-            "Under a matched time budget (C10) relu's cheaper step buys "
-            + (", ".join(f"{100 * v:+.1f} points against {a}" for a, v in helps.items()
-                         if v is not None) if helps else "no measurable accuracy")
+    if not per:
+        return None
+    parts = []
+    for a, p in per.items():
+        states = [b.get("state") for b in (p.get("budgets") or {}).values()]
+        ahead = sum(s == "ahead" for s in states)
+        ratio = _value(p, "time_to_target_ratio")
+        parts.append(f"against {a} relu is ahead at {ahead} of {len(states)} time budgets"
+                     + (f" and reaches the target accuracy {ratio:.1f}× sooner "
+                        f"({p.get('time_state')})" if ratio is not None else "")
+                     + ("" if p.get("step_cheaper") else ", with a step that is not cheaper"))
+    return ("Under matched time budgets (C10) " + "; ".join(parts)
             + f"; the verdict is {c10['verdict']}.")
+
+
+def _cost(c06: dict | None, c10: dict | None) -> str | None:
+    parts = [p for p in (_c06_cost(c06), _c10_budget(c10)) if p]
     return " ".join(parts) or None
 
 

@@ -129,9 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--quick", action="store_true",
                       help="small version of every experiment (seconds; for tests and trials)")
     size.add_argument("--full", action="store_true",
-                      help="full-size grids where the default run reduces one for time (C09: "
-                           "width 128, 1000 steps; 20 minutes with --jobs 2 on 2 CPU cores); "
-                           "other claims measure as by default")
+                      help="full-size grids where the default run reduces one for time "
+                           "(more activations, seeds, strengths, depths, lengths and steps; "
+                           "hours on 2 CPU cores, mostly C09's depth grid; a GPU helps: "
+                           "--device cuda); empirical/ lists each claim's full grid and "
+                           "recorded result")
     p.add_argument("--seed", type=int, default=0, metavar="N",
                    help=f"master seed; experiments derive theirs from it in a block of their "
                         f"own (0 to {MAX_MASTER}; default 0)")

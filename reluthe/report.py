@@ -30,6 +30,7 @@ import math
 import posixpath
 
 from reluthe._answer_hidden import answer_hidden_layers
+from reluthe._answer_sparse import answer_sparsity
 
 __all__ = ["render"]
 
@@ -49,7 +50,7 @@ _VERDICT_ORDER = ("supported", "partly supported", "refuted", "inconclusive", "n
 QUESTIONS = (
     ("How does ReLU's sparse activation affect generalization?",
      "你能详细解释ReLU函数的稀疏激活特性对模型泛化的影响吗？",
-     ("C03", "C04", "C08", "C13"), None),
+     ("C03", "C04", "C08", "C11", "C13"), answer_sparsity),
     ("Why use ReLU as the activation of hidden layers?",
      "在实际深度学习项目中，为什么要将ReLU函数应用于隐藏层的激活函数？",
      ("C05", "C15", "C09", "C06", "C10", "C17", "C24"), answer_hidden_layers),

@@ -123,14 +123,14 @@ def _question(text, number):
 
 
 def test_questions_are_composed_from_verdicts():
-    q1 = ["C03", "C04", "C08", "C13"]
+    q1 = ["C03", "C04", "C08", "C11", "C13"]
     all_supported = render(record([claim(c) for c in q1]))
     q = _question(all_supported, 1)
     assert "this run supports the article's answer" in q
     assert all(f"**[{c}](#{c.lower()})**" in q and f"key of {c}" in q for c in q1)
 
     mixed = render(record([claim("C03"), claim("C04", "refuted"), claim("C08", "partly supported"),
-                           claim("C13", "not implemented")]))
+                           claim("C11"), claim("C13", "not implemented")]))
     q = _question(mixed, 1)
     assert "The evidence contradicts the article on C04." in q
     assert "On C08 the article is right only under a condition" in q
@@ -150,8 +150,8 @@ def test_questions_are_composed_from_verdicts():
 def test_question_two_is_answered_from_the_evidence():
     c05 = claim("C05", "partly supported")
     c05["evidence"] = {"deepest_depth": 32,
-                       "relu_states": {"default": "vanishes", "he": "preserved"},
-                       "relu_zero_grad_share": {"value": 0.5},
+                       "mechanism": {"state": "holds", "relu_counts": {"n_pos": 7, "n_neg": 5}},
+                       "relu_states": {"default": "fails", "he": "holds"},
                        "at_deepest_depth": {"relu/default": {"log10_ratio": {"value": -12.13}},
                                             "relu/he": {"log10_ratio": {"value": -0.07}}}}
     c09 = claim("C09", "partly supported")
@@ -159,17 +159,29 @@ def test_question_two_is_answered_from_the_evidence():
                                                       "tanh/he": 8, "tanh/default": 4}}
     c10 = claim("C10", "partly supported")
     c10["evidence"] = {"per_activation": {
-        "gelu": {"speed_outcome": "helps", "speed_contribution": {"value": 0.018}},
-        "tanh": {"speed_outcome": "none", "speed_contribution": {"value": 0.001}}}}
+        "sigmoid": {"budgets": {"100": {"state": "ahead"}, "200": {"state": "unclear"}},
+                    "time_to_target_ratio": {"value": 6.7}, "time_state": "relu faster",
+                    "step_cheaper": False}}}
+    c06 = claim("C06", "partly supported")
+    c06["evidence"] = {"cpu": {n: {"alone_pooled": {"value": v}, "forward_only_pooled":
+                                   {"value": 2 * v}, "step": {"value": 1.01},
+                                   "step_state": "same"}
+                               for n, v in (("tanh", 1.06), ("sigmoid", 1.23))}}
     q2 = _question(render(record([c05, c09, c10, claim("C24")])), 2)
-    assert "10^-12.1 under default (vanishes) and 10^-0.1 under he (preserved)" in q2
-    assert "50% of the unit-inputs pass a zero gradient" in q2
+    assert "10^-12.1 under default (fails) and 10^-0.1 under he (holds)" in q2
+    assert "holds on 7 active and 5 inactive entries" in q2
+    assert '"no vanishing gradients" holds under he only' in q2
     assert "(he/default init) is relu 16/-; tanh 8/4, of depths up to 32" in q2
     assert ("compared with tanh, relu reaches deeper under 1, as deep under 0 and less deep "
             "under 1 of 2 inits") in q2
-    assert "buys +1.8 points against gelu; the verdict is partly supported" in q2
+    assert ("against sigmoid relu is ahead at 1 of 2 time budgets and reaches the target "
+            "accuracy 6.7× sooner (relu faster), with a step that is not cheaper; the verdict "
+            "is partly supported") in q2
     assert "Output layer (C24, supported): key of C24." in q2
     assert "Cost (C06)" not in q2  # C06 did not run: nothing is guessed
+    with_cost = _question(render(record([c06])), 2)
+    assert ("takes 1.06× (tanh) and 1.23× (sigmoid) of the time in training and 2.12× (tanh) "
+            "and 2.46× (sigmoid) in inference") in with_cost
     bare = _question(render(record([claim("C05"), claim("C09")])), 2)  # no evidence fields
     assert "Gradient flow" not in bare and "Trainability" not in bare
 
