@@ -11,14 +11,11 @@ import numpy as np
 from reluthe._validate import _fmt, check_positive_int, check_real_array
 from reluthe.errors import InvalidInputError
 from reluthe.nets import PLNet, as_plnet
+from reluthe.regions._complex import ROUNDING_LEVEL
 from reluthe.regions._engine import Summary
 
 DEFAULT_TOL = 1e-10
 DEFAULT_LINEAR_TOL = 1e-9
-ROUNDING_LEVEL = 2.0 ** -40
-"""Relative distance from a kink that float64 rounding of the vertex values explains: a vertex
-within ``tol * scale`` but farther than ``ROUNDING_LEVEL * scale`` from a kink was put on it by
-the tolerance, not by rounding (a real near-coincidence, counted in ``tol_merges``)."""
 
 
 class ToleranceWarning(RuntimeWarning):

@@ -41,6 +41,11 @@ import numpy as np
 from reluthe.errors import RegionLimitError
 from reluthe.regions._memory import over_budget
 
+ROUNDING_LEVEL = 2.0 ** -40
+"""Relative distance from a kink that float64 rounding of the vertex values explains: a vertex
+within ``tol * scale`` but farther than ``ROUNDING_LEVEL * scale`` from a kink was put on it by
+the tolerance, not by rounding (a real near-coincidence, counted in ``tol_merges``)."""
+
 __all__ = ["Subdivision"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -409,9 +414,7 @@ class Subdivision:
     def _count_snapped(self, z, pos0, neg0, scale: float):
         """Count the vertices that the tolerance put on the hyperplane although they lie
         farther from it than rounding explains (``|z| > 2^-40 scale``): real near-coincidences
-        that the tolerance may merge (see :data:`reluthe.regions._common.ROUNDING_LEVEL`)."""
-        from reluthe.regions._common import ROUNDING_LEVEL
-
+        that the tolerance may merge (see :data:`ROUNDING_LEVEL`)."""
         near = np.abs(z[~(pos0 | neg0)])
         self.snapped += int(np.count_nonzero(near > ROUNDING_LEVEL * scale))
 
