@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from reluthe._runner import check_outcome
 from reluthe.claims._base import Verdict
 from reluthe.claims.gradients import c10_compute_budget as c10
 
@@ -49,7 +50,7 @@ def _record(tau, ratio, *, plateau=0.6, data_noise=0.001, repeats=8, seeds=MODEL
     (20, 1.0, 0.2, Verdict.INCONCLUSIVE),  # data seeds disagree: intervals straddle
 ])
 def test_every_verdict_is_reachable(tau, ratio, noise, verdict):
-    out = c10.decide(_record(tau, ratio, data_noise=noise))
+    out = check_outcome(c10.decide(_record(tau, ratio, data_noise=noise)))  # a JSON record
     assert out.verdict == verdict, out.explanation
     assert set(out.evidence["per_activation"]) == {"tanh", "sigmoid"}
 

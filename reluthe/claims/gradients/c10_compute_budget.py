@@ -372,8 +372,9 @@ def _evidence(m: dict) -> dict:
     ev["acc_at_budget"] = {a: {str(b): _arm_acc(rd, a, b / rd.ratio[a].value)
                                for b in d["budgets"]} for a in d["acts"]}
     last = len(rd.grid) - 1
-    ev["chosen_lr"] = {a: {str(b): rd.accs(a, b / rd.ratio[a].value)[1]
-                           for b in d["budgets"]} for a in d["acts"]}
+    ev["chosen_lr"] = {a: {str(b): {str(ds): lr for ds, lr in
+                                    rd.accs(a, b / rd.ratio[a].value)[1].items()}
+                           for b in d["budgets"]} for a in d["acts"]}  # JSON keys: str
     edges = (min(d["lrs"]), max(d["lrs"]))
     ev["lr_at_grid_edge"] = sorted({f"{a} at {b} ({lr:g})" for a, per in ev["chosen_lr"].items()
                                     for b, lrs in per.items() for lr in lrs.values()
