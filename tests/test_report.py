@@ -228,3 +228,25 @@ def test_report_rebuilds_from_the_json_record(monkeypatch, tmp_path):
 def test_minimal_records_render(run):
     text = render(run)
     assert text.startswith("# ") and text.endswith("\n")
+
+
+def test_question_one_is_answered_from_the_evidence():
+    est = {"value": 0.03, "low": -0.29, "high": 0.38}
+    c04 = claim("C04", "inconclusive")
+    c04["evidence"] = {"comparisons": {"A: rho(sparsity, gap)": {"estimate": est,
+                                                                  "class": "unclear"},
+                                       "C: shuffled minus true sparsity": {
+                                           "estimate": {"value": -0.067}, "class": "x"}},
+                       "reported": {"rho(Jacobian, gap)": {"value": 0.33, "low": 0.1,
+                                                           "high": 0.5}},
+                       "shuffled": {"n": 9, "n_fitted": 9, "zero_fraction_mean": 0.56}}
+    c13 = claim("C13", "inconclusive")
+    c13["evidence"] = {"D_train_trained": {"value": 0.09, "low": 0.04, "high": 0.14},
+                       "D_test_trained": {"value": 0.18}, "margin": 0.0953}
+    q1 = _question(render(record([c04, c13])), 1)
+    assert "rho(sparsity, gap) = 0.03 [-0.29, 0.38] (unclear)" in q1
+    assert "rho(Jacobian, gap) = 0.33 [0.10, 0.50]" in q1
+    assert "(9/9 fitted) have 56% zeros, -6.7 points against" in q1
+    assert "exp(0.09 [0.04, 0.14]) times as many region boundaries" in q1
+    assert "is not shown by these numbers (C04 inconclusive)" in q1
+    assert "Features (C08)" not in q1  # C08 did not run: nothing is guessed
