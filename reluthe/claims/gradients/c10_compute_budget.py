@@ -33,7 +33,7 @@ from reluthe.claims.gradients._timing import (
     timing_of,
     timing_rows,
 )
-from reluthe.stats import Estimate, family_ci, mean_ci
+from reluthe.stats import Estimate, compare, family_ci, mean_ci
 
 NAMED = ("tanh", "sigmoid")  # the alternatives the article names (§2.2.3)
 ACC_MARGIN = 0.01
@@ -319,13 +319,9 @@ def _time_state(e: Estimate) -> str:
 
 
 def _budget_state(e: Estimate) -> str:
-    if not e.has_ci:
-        return "unclear"
-    if e.low > ACC_MARGIN:
-        return "ahead"
-    if e.high < -ACC_MARGIN:
-        return "behind"
-    return "tie" if -ACC_MARGIN <= e.low and e.high <= ACC_MARGIN else "unclear"
+    """:func:`reluthe.stats.compare` at the accuracy margin, in words of relu's lead."""
+    state = compare(e, ACC_MARGIN)
+    return {"greater": "ahead", "less": "behind"}.get(state, state)
 
 
 def _arm_acc(rd: _Reader, a: str, steps: float) -> dict:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from reluthe.claims._base import Outcome, Verdict
+from reluthe.claims._protocol import MIN_SEEDS
 from reluthe.claims._protocol import mean_est as est
 from reluthe.claims._protocol import proportion_est as acc_est
 from reluthe.stats import (
@@ -18,8 +19,8 @@ from reluthe.stats import (
     spearman_cluster_ci,
 )
 
-__all__ = ["est", "acc_est", "rho", "fmt_est", "pp", "inconclusive", "floats", "unit_diffs",
-           "family"]
+__all__ = ["est", "acc_est", "rho", "fmt_est", "pp", "inconclusive", "too_few_seeds", "floats",
+           "unit_diffs", "family"]
 
 
 def floats(values) -> list[float]:
@@ -68,6 +69,15 @@ def pp(e: Estimate | dict) -> str:
 def inconclusive(reason: str, evidence: dict | None = None) -> Outcome:
     return Outcome(Verdict.INCONCLUSIVE, "inconclusive: " + reason.split(";")[0],
                    evidence or {}, reason)
+
+
+def too_few_seeds(design: dict) -> Outcome | None:
+    """"Inconclusive" when the design has fewer than MIN_SEEDS data or model seeds, else None."""
+    n_data, n_model = len(design["data_seeds"]), len(design["model_seeds"])
+    if n_data < MIN_SEEDS or n_model < MIN_SEEDS:
+        return inconclusive(f"{n_data} data seed(s) × {n_model} model seed(s); the rule needs >= "
+                            f"{MIN_SEEDS} of each")
+    return None
 
 
 def unit_diffs(a_rows, b_rows, field: str, usable=None) -> tuple[np.ndarray, np.ndarray, list]:

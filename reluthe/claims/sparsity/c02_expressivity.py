@@ -34,9 +34,9 @@ from reluthe.claims.sparsity._common import (
     est,
     family,
     fmt_est,
-    inconclusive,
     pp,
     rho,
+    too_few_seeds,
     unit_diffs,
 )
 from reluthe.claims.sparsity._plot import errbar, new_figure, save
@@ -235,10 +235,9 @@ def _detail(measured, sweeps, growth, acc, vs_linear, vs_tanh, ratio) -> str:
 
 def decide(measured: dict) -> Outcome:
     raw, design = measured["raw"], measured["design"]
-    if len(design["data_seeds"]) < MIN_SEEDS or len(design["model_seeds"]) < MIN_SEEDS:
-        return inconclusive(f"{len(design['data_seeds'])} data seed(s) × "
-                            f"{len(design['model_seeds'])} model seed(s); the rule needs >= "
-                            f"{MIN_SEEDS} of each")
+    few = too_few_seeds(design)
+    if few is not None:
+        return few
     seed = design["bootstrap_seed"]
     sweeps = _sweeps(measured)
     relu = [r for r in _fit(raw, "relu") if _usable(r)]

@@ -27,7 +27,7 @@ from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims._protocol import MIN_SEEDS
 from reluthe.claims.sparsity import _arms
-from reluthe.claims.sparsity._common import family, inconclusive, pp, unit_diffs
+from reluthe.claims.sparsity._common import family, pp, too_few_seeds, unit_diffs
 from reluthe.claims.sparsity._plot import errbar, new_figure, save
 from reluthe.stats import Estimate, compare, hierarchical_bootstrap_ci
 
@@ -149,10 +149,9 @@ def _per_dataset(comps, datasets) -> str:
 
 def decide(measured: dict) -> Outcome:
     raw, design = measured["raw"], measured["design"]
-    if len(design["data_seeds"]) < MIN_SEEDS or len(design["model_seeds"]) < MIN_SEEDS:
-        return inconclusive(f"{len(design['data_seeds'])} data seed(s) × "
-                            f"{len(design['model_seeds'])} model seed(s); the rule needs >= "
-                            f"{MIN_SEEDS} of each")
+    few = too_few_seeds(design)
+    if few is not None:
+        return few
     main = [s["dataset"] for s in design["settings"] if s["role"] == "main"]
     acts = {s["dataset"]: s["activations"] for s in design["settings"]}
     seed = design["bootstrap_seed"]

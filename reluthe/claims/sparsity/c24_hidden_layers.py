@@ -24,7 +24,7 @@ from reluthe._threads import single_threaded
 from reluthe.claims._base import Context, Outcome, Verdict
 from reluthe.claims._protocol import MIN_SEEDS
 from reluthe.claims.sparsity import _arms
-from reluthe.claims.sparsity._common import family, inconclusive, pp, unit_diffs
+from reluthe.claims.sparsity._common import family, pp, too_few_seeds, unit_diffs
 from reluthe.claims.sparsity._plot import errbar, new_figure, save
 from reluthe.protocol import select_lr_across
 from reluthe.stats import compare, hierarchical_bootstrap_ci
@@ -112,10 +112,9 @@ def _not_diverged(row) -> bool:
 
 def decide(measured: dict) -> Outcome:
     raw, design = measured["raw"], measured["design"]
-    if len(design["data_seeds"]) < MIN_SEEDS or len(design["model_seeds"]) < MIN_SEEDS:
-        return inconclusive(f"{len(design['data_seeds'])} data seed(s) × "
-                            f"{len(design['model_seeds'])} model seed(s); the rule needs >= "
-                            f"{MIN_SEEDS} of each")
+    few = too_few_seeds(design)
+    if few is not None:
+        return few
     main = [s["dataset"] for s in design["settings"] if s["role"] == "main"]
     diffs = [unit_diffs(_arm_rows(raw, "classification", d, "relu"),
                         _arm_rows(raw, "classification", d, "none"), "test_acc", _not_diverged)
