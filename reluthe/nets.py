@@ -11,17 +11,29 @@ activation pattern. :func:`as_plnet` builds one from
   ``F.relu6``, ``torch.clamp``, ``torch.flatten``, ``x.view``/``x.reshape``) are seen in their real
   order. ``nn.Sequential`` and modules such as the article's ``MyModel`` (``fc1``, ``fc2``, ``fc3``
   with ``F.relu`` between them in ``forward``) work alike. The forward pass must be a chain: one
-  input, each operation applied to the result of the previous one (no residual connections);
+  input, each operation applied to the result of the previous one (no residual connections yet),
+  where scalar affine operations (``2 * x``, ``x * 2``, ``x / 2``, ``x + 1``, ``x - 1``, ``1 - x``,
+  ``-x``) are affine steps like a ``Linear``;
 * a :class:`PLNet` (returned unchanged).
 
 Supported modules: ``Linear``; the piecewise-linear activations of
 :data:`reluthe.activations.TABLE`: ``ReLU`` (also ``inplace=True``), ``LeakyReLU`` (any slope),
-``Hardtanh`` and ``ReLU6`` (two kinks: a unit has three states), ``Identity``; ``Flatten``,
+``Hardtanh`` and ``ReLU6`` (two kinks: a unit has three states), ``Identity``; ``PReLU`` with one
+shared slope (``num_parameters=1``, or per-channel slopes that are all equal); ``Flatten``,
 ``Unflatten``; ``Dropout`` variants (as the identity, whatever the mode); ``BatchNorm1d/2d`` in eval
 mode (folded into the affine map); ``Conv1d``, ``Conv2d``, ``AvgPool1d``, ``AvgPool2d`` (as dense
 affine maps; they need ``input_shape``). Consecutive affine operations are composed into one.
+
+A trailing ``Softmax``, ``LogSoftmax`` or ``Sigmoid`` (module, ``F.``/``torch.`` function or
+tensor method) as the *last* operation of ``forward`` is accepted as the network's output
+transform: it is recorded in :attr:`PLNet.output_transform` and is not part of the PLNet's
+arithmetic. The activation regions (of the hidden layers) are unchanged by it, and
+:meth:`PLNet.forward` returns the affine output *before* it (the logits), on which argmax
+(softmax) and the sign (sigmoid) give the same decisions.
+
 Anything else (``MaxPool``, ``GELU``, ``BatchNorm`` in train mode, residual additions, ...) raises
-:class:`~reluthe.errors.UnsupportedNetworkError` naming the module and listing what is supported.
+:class:`~reluthe.errors.UnsupportedNetworkError` naming the module, saying what to do instead and
+listing what is supported.
 
 The caller's model is never changed: parameters are copied (never written), its ``training`` flags
 are left alone (a train-mode model is converted as it is: dropout as the identity, BatchNorm
@@ -46,11 +58,12 @@ array([[1, 0]], dtype=int8)
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -64,12 +77,16 @@ __all__ = ["Activation", "PLLayer", "PLNet", "as_plnet", "from_torch", "from_pai
 _PL_TABLE = tuple(row for row in table.TABLE if row.piecewise_linear)
 SUPPORTED = (
     f"modules: Linear, {', '.join(r.torch_module for r in _PL_TABLE)} (the piecewise-linear "
-    "activations of reluthe.activations.TABLE; inplace too), Flatten, Unflatten, "
+    "activations of reluthe.activations.TABLE; inplace too), PReLU (one shared slope), "
+    "Flatten, Unflatten, "
     "Dropout/Dropout1d/Dropout2d/AlphaDropout (as identity), BatchNorm1d/BatchNorm2d "
     "(eval mode), Conv1d, Conv2d, AvgPool1d, AvgPool2d (with input_shape); functions in forward: "
     f"{', '.join('F.' + r.torch_function for r in _PL_TABLE if r.torch_function)} (and their "
     "torch.*, x.*() and in-place forms, e.g. torch.relu, x.relu()), torch.clamp/x.clamp "
-    "(constant bounds), torch.flatten, x.flatten(), x.view(...), x.reshape(...), F.dropout"
+    "(constant bounds), torch.flatten, x.flatten(), x.view(...), x.reshape(...), F.dropout, "
+    "scalar affine operations (2 * x, x * 2, x / 2, x + 1, x - 1, 1 - x, -x; also torch.mul/add/"
+    "sub/div/neg and their methods); as the last operation only: Softmax, LogSoftmax, Sigmoid "
+    "(module, F./torch. function or method: the output transform)"
 )
 
 
@@ -122,6 +139,11 @@ class Activation:
     def leaky_relu(cls, negative_slope: float = 0.01) -> Activation:
         return cls(f"leaky_relu({negative_slope:g})", (0.0,), (float(negative_slope), 1.0),
                    (0.0, 0.0))
+
+    @classmethod
+    def prelu(cls, slope: float) -> Activation:
+        """``nn.PReLU`` with one slope: leaky ReLU with a learned ``slope``."""
+        return cls(f"prelu({slope:g})", (0.0,), (float(slope), 1.0), (0.0, 0.0))
 
     @classmethod
     def hardtanh(cls, min_val: float = -1.0, max_val: float = 1.0) -> Activation:
@@ -186,7 +208,9 @@ class PLNet:
     """A piecewise-linear network in float64: hidden ``layers`` then an optional ``output`` map.
 
     The activation pattern of an input is the tuple of states of every hidden unit (layer by layer);
-    the output map is not part of it.
+    the output map is not part of it. ``output_transform`` names a trailing ``"softmax"``,
+    ``"log_softmax"`` or ``"sigmoid"`` of the torch model it was converted from (``None``: none);
+    it is recorded, not applied: :meth:`forward` returns the affine output before it.
 
     Examples
     --------
@@ -202,6 +226,7 @@ class PLNet:
     output: tuple[np.ndarray, np.ndarray] | None
     input_dim: int
     input_shape: tuple[int, ...] = field(default=())
+    output_transform: str | None = None
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -244,7 +269,9 @@ class PLNet:
         return out
 
     def forward(self, x) -> np.ndarray:
-        """The network's output at points ``x`` (float64)."""
+        """The network's affine output at points ``x`` (float64): for a model converted with a
+        trailing softmax, log-softmax or sigmoid (:attr:`output_transform`), the values *before*
+        it (the logits)."""
         h = self._check_points(x, "PLNet.forward")
         for layer in self.layers:
             h = layer.activation(h @ layer.weight.T + layer.bias)
@@ -273,21 +300,22 @@ class PLNet:
             new_first = PLLayer(_readonly(first.weight @ basis),
                                 _readonly(first.weight @ origin + first.bias),
                                 first.activation, first.source)
-            return PLNet((new_first, *self.layers[1:]), self.output, int(basis.shape[1]),
-                         (int(basis.shape[1]),))
-        if self.output is not None:
+            layers, output = (new_first, *self.layers[1:]), self.output
+        elif self.output is not None:
             w, b = self.output
-            return PLNet((), (_readonly(w @ basis), _readonly(w @ origin + b)),
-                         int(basis.shape[1]), (int(basis.shape[1]),))
-        eye = np.eye(self.input_dim)
-        return PLNet((), (_readonly(eye @ basis), _readonly(origin)), int(basis.shape[1]),
-                     (int(basis.shape[1]),))
+            layers, output = (), (_readonly(w @ basis), _readonly(w @ origin + b))
+        else:
+            layers, output = (), (_readonly(basis), _readonly(origin))
+        k = int(basis.shape[1])
+        return replace(self, layers=layers, output=output, input_dim=k, input_shape=(k,))
 
 
 # ----------------------------------------------------------------------------- building blocks
 
-def _assemble(steps, input_dim: int, input_shape: tuple[int, ...]) -> PLNet:
-    """Compose ``("affine", W, b, src)`` / ``("act", Activation, src)`` steps into a PLNet."""
+def _assemble(steps, input_dim: int, input_shape: tuple[int, ...],
+              output_transform: str | None = None) -> PLNet:
+    """Compose ``("affine", W, b, src)``, ``("scale", s, c, src)`` (``h -> s h + c``) and
+    ``("act", Activation, src)`` steps into a PLNet."""
     layers: list[PLLayer] = []
     w = np.eye(input_dim)
     b = np.zeros(input_dim)
@@ -298,6 +326,11 @@ def _assemble(steps, input_dim: int, input_shape: tuple[int, ...]) -> PLNet:
             w = sw @ w
             b = sw @ b + sb
             pending.append(src)
+        elif step[0] == "scale":
+            _, scale, shift, src = step
+            w = scale * w
+            b = scale * b + shift
+            pending.append(src)
         else:
             _, act, src = step
             layers.append(PLLayer(_readonly(w), _readonly(b), act,
@@ -306,7 +339,7 @@ def _assemble(steps, input_dim: int, input_shape: tuple[int, ...]) -> PLNet:
             b = np.zeros(b.shape[0])
             pending = []
     output = (_readonly(w), _readonly(b)) if pending else None
-    return PLNet(tuple(layers), output, int(input_dim), tuple(input_shape))
+    return PLNet(tuple(layers), output, int(input_dim), tuple(input_shape), output_transform)
 
 
 def from_pairs(pairs: Sequence, *, func: str = "reluthe.nets.from_pairs") -> PLNet:
@@ -405,10 +438,49 @@ def _tensor_to_numpy(t, what: str, func: str) -> np.ndarray:
     return arr
 
 
-def _unsupported(what: str) -> UnsupportedNetworkError:
+_GENERIC_INSTEAD = ("replace it by a supported module, or pass the network as a list of (W, b) "
+                    "pairs or a reluthe.nets.PLNet.")
+_MAXPOOL_INSTEAD = ("replace it by average pooling (nn.AvgPool1d/2d with the same kernel_size "
+                    "and stride) to count regions exactly; to measure the model as it is, use "
+                    "reluthe.probes.profile or reluthe.probes.capture_activations on samples.")
+_NOT_PL_INSTEAD = ("the region engine needs piecewise-linear activations: use ReLU, LeakyReLU, "
+                   "PReLU or Hardtanh instead (Softmax, LogSoftmax and Sigmoid are accepted as "
+                   "the last operation of forward only); reluthe.probes.profile measures any "
+                   "model on samples.")
+_NORM_INSTEAD = ("it divides by each input's own statistics, which is not affine: use "
+                 "BatchNorm1d/2d in eval mode, or remove it.")
+_CHAIN_INSTEAD = ("residual connections (x + f(x)) and branches are not supported yet: the "
+                  "forward must be a chain of Linear/Conv/pooling/normalisation layers, "
+                  "piecewise-linear activations and scalar affine operations (2 * x, x + 1, "
+                  "-x), each applied to the previous result.")
+
+# what to do instead, by module class name (the MRO is searched, nearest class first)
+_INSTEAD = {
+    **dict.fromkeys(("MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveMaxPool1d",
+                     "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "FractionalMaxPool2d",
+                     "LPPool1d", "LPPool2d"), _MAXPOOL_INSTEAD),
+    **dict.fromkeys(("LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+                     "LocalResponseNorm", "RMSNorm"), _NORM_INSTEAD),
+    **dict.fromkeys(("GELU", "SiLU", "Mish", "ELU", "CELU", "SELU", "Tanh", "Softplus",
+                     "Softsign", "Tanhshrink", "Hardswish", "Hardsigmoid", "LogSigmoid",
+                     "Sigmoid", "Softmax", "LogSoftmax", "Softmin", "GLU", "RReLU"),
+                    _NOT_PL_INSTEAD),
+    **dict.fromkeys(("RNN", "LSTM", "GRU", "MultiheadAttention", "Transformer",
+                     "TransformerEncoder", "TransformerEncoderLayer", "Embedding"),
+                    "it is not a feed-forward piecewise-linear layer; regions are defined for "
+                    "chains of affine maps and piecewise-linear activations only."),
+}
+
+
+def _instead_for(module) -> str:
+    return next((_INSTEAD[c.__name__] for c in type(module).__mro__ if c.__name__ in _INSTEAD),
+                _GENERIC_INSTEAD)
+
+
+def _unsupported(what: str, instead: str = _GENERIC_INSTEAD) -> UnsupportedNetworkError:
     return UnsupportedNetworkError(f"{what} is not supported by reluthe.nets (the region engine "
                                    f"needs a chain of affine maps and piecewise-linear "
-                                   f"activations). Supported {SUPPORTED}.")
+                                   f"activations). Instead: {instead} Supported {SUPPORTED}.")
 
 
 class _Tracker:
@@ -420,6 +492,7 @@ class _Tracker:
         self.input_shape = self.shape
         self.func = func
         self.steps: list[tuple] = []
+        self.output_transform: str | None = None
 
     def need_shape(self, what: str) -> tuple[int, ...]:
         if self.shape is None:
@@ -438,6 +511,9 @@ class _Tracker:
 
     def reshape(self, new_shape: tuple[int, ...]):
         self.shape = tuple(int(s) for s in new_shape)
+
+    def scale(self, scale: float, shift: float, src: str):
+        self.steps.append(("scale", scale, shift, src))
 
     def probe(self, module, src: str):
         """Dense affine map of ``module`` (on a float64 copy in eval mode) at the tracked shape."""
@@ -519,6 +595,16 @@ def _module_step(tracker: _Tracker, module, name: str):
         tracker.affine(w, b, (w.shape[0],), src)
     elif (row := _pl_module_row(module)) is not None:
         _pl_step(tracker, row, [getattr(module, p.torch) for p in row.params if p.torch], src)
+    elif isinstance(module, nn.PReLU):
+        slopes = _tensor_to_numpy(module.weight, f"{src}.weight", func)
+        if np.unique(slopes).size > 1:
+            raise _unsupported(
+                f"{src} with per-channel slopes ({np.unique(slopes).size} different values, "
+                f"num_parameters={module.num_parameters})",
+                "a PLNet layer applies one activation to all its units, so per-channel slopes "
+                "cannot be expressed: use nn.PReLU() (num_parameters=1, one shared slope) or "
+                "nn.LeakyReLU(negative_slope).")
+        tracker.act(Activation.prelu(float(slopes.flat[0])), src)
     elif isinstance(module, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
                              nn.AlphaDropout, nn.FeatureAlphaDropout)):
         return
@@ -528,29 +614,133 @@ def _module_step(tracker: _Tracker, module, name: str):
         start = module.start_dim % len(full)
         end = module.end_dim % len(full)
         if start == 0:
-            raise _unsupported(f"{src} with start_dim=0 (flattens the batch)")
+            raise _unsupported(f"{src} with start_dim=0 (flattens the batch)",
+                               "use nn.Flatten() (start_dim=1), which keeps the batch.")
         flat = (*full[:start], int(np.prod(full[start:end + 1])), *full[end + 1:])
         tracker.reshape(flat[1:])
     elif isinstance(module, nn.Unflatten):
         tracker.probe(module, src)
     elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         if module.training or not module.track_running_stats or module.running_mean is None:
-            raise _unsupported(f"{src} in train mode (or without running statistics); its output "
-                               f"depends on the batch. Call model.eval() first: reluthe never "
-                               f"changes your model's mode. BatchNorm")
+            raise _unsupported(f"{src} in train mode (or without running statistics): its "
+                               f"output depends on the batch, and BatchNorm in that state",
+                               "call model.eval() first (reluthe never changes your model's "
+                               "mode), with track_running_stats=True.")
         tracker.probe(module, src)
     elif isinstance(module, (nn.Conv1d, nn.Conv2d, nn.AvgPool1d, nn.AvgPool2d)):
         for pname, param in module.named_parameters():
             _tensor_to_numpy(param, f"{src}.{pname}", func)
         tracker.probe(module, src)
     else:
-        raise _unsupported(f"Module {src}")
+        raise _unsupported(f"Module {src}", _instead_for(module))
 
 
 def _const(value, what: str):
     if isinstance(value, numbers.Real) or value is None:
         return value
-    raise _unsupported(f"{what} with a non-constant argument")
+    raise _unsupported(f"{what} with a non-constant argument",
+                       "pass a Python number (a constant of the model's code), not a tensor.")
+
+
+@functools.cache
+def _scalar_ops() -> dict:
+    """fx call targets of the scalar affine operations -> ``"mul"``, ``"div"``, ``"add"``,
+    ``"sub"`` or ``"neg"`` (operators, torch functions and tensor method names)."""
+    import torch
+
+    ops = {"mul": (operator.mul, torch.mul, torch.multiply),
+           "div": (operator.truediv, torch.div, torch.divide, torch.true_divide),
+           "add": (operator.add, torch.add), "sub": (operator.sub, torch.sub, torch.subtract),
+           "neg": (operator.neg, torch.neg, torch.negative)}
+    out = {}
+    for op, targets in ops.items():
+        out.update(dict.fromkeys(targets, op))
+        for method in {t.__name__ for t in targets if hasattr(torch.Tensor, t.__name__)}:
+            out.update({method: op, f"{method}_": op})
+    return out
+
+
+def _scalar_affine(node, current, src: str) -> tuple[float, float] | None:
+    """``(s, c)`` when ``node`` computes ``s * previous + c`` with constant numbers, None when it
+    is not a scalar arithmetic operation."""
+    op = _scalar_ops().get(node.target) if node.op in ("call_function", "call_method") else None
+    if op is None:
+        return None
+    if op == "neg":
+        return -1.0, 0.0
+    args = list(node.args)
+    if len(args) < 2 and "other" in node.kwargs:
+        args.append(node.kwargs["other"])
+    extra = set(node.kwargs) - {"other", "alpha"}
+    if len(args) != 2 or extra or not any(a is current for a in args):
+        return None
+    first = args[0] is current
+    value = args[1] if first else args[0]
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or \
+            not math.isfinite(value):
+        raise _unsupported(f"Operation {src} with a non-constant or non-finite operand",
+                           "use a finite Python number as the other operand (x * 2, x + 1); "
+                           "products and sums of two tensors are not affine steps.")
+    value = float(value) * float(node.kwargs.get("alpha", 1.0))
+    if op == "mul":
+        return value, 0.0
+    if op == "add":
+        return 1.0, value
+    if op == "sub":
+        return (1.0, -value) if first else (-1.0, value)
+    if not first or value == 0.0:
+        what = "division by zero" if first else "a number divided by the tensor"
+        raise _unsupported(f"Operation {src} ({what})",
+                           "only division of the tensor by a nonzero number (x / 2) is affine.")
+    return 1.0 / value, 0.0
+
+
+_TRANSFORMS = ("softmax", "log_softmax", "sigmoid")
+
+
+def _output_transform(graph_module, node) -> tuple[str, object, str] | None:
+    """``(name, dim, label)`` when ``node`` is a softmax, log-softmax or sigmoid (module,
+    function or method; ``dim`` None for sigmoid; ``label`` the class or function name), else
+    None."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    if node.op == "call_module":
+        module = graph_module.get_submodule(node.target)
+        for cls, name in ((nn.Softmax, "softmax"), (nn.LogSoftmax, "log_softmax"),
+                          (nn.Sigmoid, "sigmoid")):
+            if type(module) is cls:
+                return name, getattr(module, "dim", None), cls.__name__
+        return None
+    functions = {F.softmax: "softmax", torch.softmax: "softmax", F.log_softmax: "log_softmax",
+                 torch.log_softmax: "log_softmax", torch.sigmoid: "sigmoid",
+                 F.sigmoid: "sigmoid", torch.special.expit: "sigmoid"}
+    if node.op == "call_function" and node.target in functions:
+        name = functions[node.target]
+    elif node.op == "call_method" and node.target in _TRANSFORMS:
+        name = node.target
+    else:
+        return None
+    dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else None)
+    return name, (None if name == "sigmoid" else dim), getattr(node.target, "__name__",
+                                                               str(node.target))
+
+
+def _transform_step(tracker: _Tracker, node, name: str, dim, label: str) -> None:
+    src = f"{node.name} ({label})"
+    last = node.next.op == "output" and node.next.args[0] is node
+    if not last:
+        raise _unsupported(f"{src} before the last operation of forward",
+                           f"{name} is accepted only as the last operation (the output "
+                           f"transform); elsewhere it is not piecewise linear: "
+                           f"{_NOT_PL_INSTEAD}")
+    shape = tracker.shape
+    if name != "sigmoid" and (dim not in (None, 1, -1) or (shape is not None and len(shape) != 1)):
+        raise _unsupported(f"{src} over dim={dim} of per-input outputs of shape {shape}",
+                           f"flatten the output first and apply {name} over the units "
+                           f"(dim=1 or -1).")
+    tracker.output_transform = name
 
 
 def _function_step(tracker: _Tracker, target, args, kwargs, name: str):
@@ -669,7 +859,7 @@ def from_torch(module, input_shape: Sequence[int] | None = None, *,
             raise InvalidInputError(f"The 'input_shape' parameter of {func} is needed: the "
                                     f"network has no Linear layer to infer it from.")
     in_dim = _input_dim(tracker, input_shape)
-    return _assemble(tracker.steps, in_dim, input_shape or (in_dim,))
+    return _assemble(tracker.steps, in_dim, input_shape or (in_dim,), tracker.output_transform)
 
 
 def _check_tensors(module, func: str):
@@ -706,18 +896,23 @@ def _walk_graph(graph_module, tracker: _Tracker, func: str):
     for node in graph_module.graph.nodes:
         if node.op == "placeholder":
             if current is not None:
-                raise _unsupported(f"A forward with more than one input ({node.name})")
+                raise _unsupported(f"A forward with more than one input ({node.name})",
+                                   "give forward one tensor input (concatenate inputs "
+                                   "beforehand).")
             current = node
             continue
         if node.op == "output":
             result = node.args[0]
             if result is not current:
                 raise _unsupported("A forward whose output is not the last operation of the "
-                                   "chain (tuple outputs, branches)")
+                                   "chain (tuple outputs, branches)",
+                                   "return one tensor, the result of the last operation.")
             return
         if node.op == "get_attr":
             raise _unsupported(f"A forward that uses a parameter or buffer directly "
-                               f"({node.target})")
+                               f"({node.target})",
+                               "wrap it in a module (nn.Linear, nn.PReLU, ...) and call that "
+                               "module in forward.")
         tensor_args = [a for a in node.args if isinstance(a, torch.fx.Node)]
         if node.op == "call_method" and node.target in ("size", "dim") or (
                 node.op == "call_function" and node.target is getattr):
@@ -732,12 +927,20 @@ def _walk_graph(graph_module, tracker: _Tracker, func: str):
         for value in node.kwargs.values():
             if isinstance(value, torch.fx.Node) and value not in size_nodes:
                 inputs.append(value)
-        if len(inputs) != 1 or inputs[0] is not current or (node.args and node.args[0]
-                                                              is not current):
-            raise _unsupported(f"Operation {node.name} ({node.target}), which does not take "
+        src = f"{node.name} ({getattr(node.target, '__name__', node.target)})"
+        one = len(inputs) == 1 and inputs[0] is current
+        scalar = _scalar_affine(node, current, src) if one else None
+        if not one or (scalar is None and node.args and node.args[0] is not current):
+            raise _unsupported(f"Operation {src}, which does not take "
                                f"exactly the previous result as its only tensor input "
-                               f"(residual connections and branches are not chains),")
-        if node.op == "call_module":
+                               f"(residual connections and branches are not chains),",
+                               _CHAIN_INSTEAD)
+        transform = _output_transform(graph_module, node)
+        if scalar is not None:
+            tracker.scale(*scalar, src)
+        elif transform is not None:
+            _transform_step(tracker, node, *transform)
+        elif node.op == "call_module":
             _module_step(tracker, graph_module.get_submodule(node.target), node.target)
         elif node.op in ("call_function", "call_method"):
             _function_step(tracker, node.target, node.args, node.kwargs, node.name)

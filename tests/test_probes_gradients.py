@@ -243,7 +243,7 @@ def test_timing_result_ratios_are_median_ratios():
     assert e.value == pytest.approx(math.sqrt(2 * 4)) and not e.has_ci  # too few repeats
     assert r.ratio("step", "relu").value == 1.0
     d = r.to_dict()
-    assert d["seconds"] == secs.tolist() and d["median_s"]["step"]["x"] == 5.0
+    assert d["seconds"] == secs[:, 0].T.tolist() and d["median_s"][d["name"].index("x")] == 5.0
 
 
 def test_a_preempted_repeat_cannot_move_a_ratio_across_the_margin():

@@ -37,10 +37,10 @@ from torch.overrides import TorchFunctionMode
 from reluthe import activations as table
 from reluthe._untouched import untouched
 from reluthe._validate import _fmt, check_bool
-from reluthe.errors import InvalidInputError
+from reluthe.errors import InvalidInputError, ReluTheError
 
-__all__ = ["Capture", "capture_activations", "recording", "check_model_batch",
-           "ACTIVATION_FUNCS"]
+__all__ = ["Capture", "capture_activations", "recording", "module_sources",
+           "check_model_batch", "ACTIVATION_FUNCS"]
 
 
 def _activation_funcs() -> dict:
@@ -89,67 +89,131 @@ def _variant(name: str, args: tuple, kwargs: dict) -> str:
 class Capture:
     """One activation call: its function name, its input (pre-activation) and output.
 
-    ``grad`` is the gradient of the loss with respect to the input, available after a backward
-    pass when the call was recorded with ``recording(grads=True)``; otherwise ``None``.
+    ``grad`` is the gradient of the loss with respect to the input and ``out_grad`` with respect
+    to the output, available after a backward pass when the call was recorded with
+    ``recording(grads=True)``; otherwise ``None``. ``source`` names the module that computed the
+    input when the call was recorded with ``recording(sources=...)`` (see :func:`recording`);
+    otherwise ``None``.
     """
 
     name: str
     input: torch.Tensor
     output: torch.Tensor
     _grad: list = field(default_factory=list, repr=False, compare=False)
+    _out_grad: list = field(default_factory=list, repr=False, compare=False)
+    source: str | None = None
 
     @property
     def grad(self) -> torch.Tensor | None:
         return self._grad[0] if self._grad else None
 
+    @property
+    def out_grad(self) -> torch.Tensor | None:
+        return self._out_grad[0] if self._out_grad else None
+
+
+def module_sources(model: nn.Module) -> dict[int, str]:
+    """``id`` of every parameter and buffer of ``model`` -> the path of the module holding it
+    (``"fc1"`` for ``fc1.weight``; a tensor held by the root module is named by itself)."""
+    named = (*model.named_parameters(), *model.named_buffers())
+    return {id(t): name.rpartition(".")[0] or name for name, t in reversed(named)}
+
+
+def _tensors(tree) -> list[torch.Tensor]:
+    """The tensors in nested tuples, lists and dicts (a call's arguments or results)."""
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        tree = list(tree.values())
+    if isinstance(tree, (list, tuple)):
+        return [t for item in tree for t in _tensors(item)]
+    return []
+
+
+def _hook(tensor: torch.Tensor, box: list) -> None:
+    tensor.register_hook(lambda g, box=box: box.append(g.detach().clone()))
+
 
 class _Recorder(TorchFunctionMode):
-    def __init__(self, funcs, grads):
+    def __init__(self, funcs, grads, sources):
         super().__init__()
         self.funcs = funcs
         self.grads = grads
+        self.sources = sources
         self.records: list[Capture] = []
+        self._made: dict[int, tuple[str, torch.Tensor]] = {}  # tensor id -> (source, tensor)
         self._depth = 0
+
+    def _source(self, args, kwargs) -> str | None:
+        """The module whose parameter or buffer the call uses, else the source of its first
+        tensor input that has one."""
+        tensors = _tensors((args, kwargs))
+        own = next((self.sources[id(t)] for t in tensors if id(t) in self.sources), None)
+        if own is not None:
+            return own
+        return next((self._made[id(t)][0] for t in tensors if id(t) in self._made), None)
+
+    def _mark(self, out, source: str | None) -> None:
+        if source is not None:  # the tensor is kept so that its id is not reused meanwhile
+            self._made.update((id(t), (source, t)) for t in _tensors(out))
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = self.funcs.get(func)
-        if name is None or self._depth:
+        if self._depth or (name is None and self.sources is None):
             return func(*args, **kwargs)
+        if name is None:
+            out = func(*args, **kwargs)
+            self._mark(out, self._source(args, kwargs))
+            return out
         self._depth += 1  # nested activation calls and the bookkeeping are not recorded
         try:
             z = args[0]
+            source = None if self.sources is None else self._source(args[:1], {})
             box: list = []
             if self.grads and z.requires_grad:
                 # registered before an in-place op, the hook gets ∂loss/∂(z before the op)
-                z.register_hook(lambda g, box=box: box.append(g.detach().clone()))
+                _hook(z, box)
             pre = z.detach().clone()
             out = func(*args, **kwargs)
+            out_box: list = []
+            if self.grads and out.requires_grad:
+                _hook(out, out_box)
             name = _variant(name, args, kwargs)
-            self.records.append(Capture(name, pre, out.detach().clone(), box))
+            self.records.append(Capture(name, pre, out.detach().clone(), box, out_box, source))
+            self._mark(out, source)
         finally:
             self._depth -= 1
         return out
 
 
 @contextmanager
-def recording(*, grads: bool = False, funcs: dict | None = None) -> Iterator[list[Capture]]:
+def recording(*, grads: bool = False, funcs: dict | None = None,
+              sources: dict | None = None) -> Iterator[list[Capture]]:
     """Record every activation call made inside the ``with`` block.
 
     Yields the list that fills with :class:`Capture` records in call order. With ``grads=True``
-    each record's ``grad`` is filled by the next backward pass through that call.
+    each record's ``grad`` (with respect to the call's input) and ``out_grad`` (its output) are
+    filled by the next backward pass through that call.
+
+    With ``sources`` (a map from tensor ids to names, as :func:`module_sources` makes), every
+    torch call inside the block is followed, not only the activations: a call that uses one of
+    those tensors (a module's weight, a BatchNorm's running mean) names its outputs after it,
+    any other call passes on the name of its first named tensor input (dropout, reshapes,
+    additions), and each record's ``source`` is the name its input carries (``None`` for an
+    input that no named tensor produced, such as the model's own input).
 
     Examples
     --------
     >>> import torch
     >>> net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
-    >>> with recording(grads=True) as calls:
+    >>> with recording(grads=True, sources=module_sources(net)) as calls:
     ...     out = net(torch.ones(4, 2))
     >>> out.sum().backward()
-    >>> calls[0].grad.shape
-    torch.Size([4, 3])
+    >>> calls[0].grad.shape, calls[0].out_grad.shape, calls[0].source
+    (torch.Size([4, 3]), torch.Size([4, 3]), '0')
     """
-    recorder = _Recorder(funcs or ACTIVATION_FUNCS, grads)
+    recorder = _Recorder(funcs or ACTIVATION_FUNCS, grads, sources)
     with recorder:
         yield recorder.records
 
@@ -193,18 +257,26 @@ def _model_tensor(model):
 
 @contextmanager
 def forward_errors(model, x, func: str):
-    """Turn the error of a forward pass whose input does not match the model's dtype or device
-    (torch's "expected ... same dtype/device") into a named InvalidInputError."""
+    """Turn the error of a forward pass whose input does not fit the model into a named
+    InvalidInputError: another dtype or device (torch's "expected ... same dtype/device"), or
+    another shape (torch's "mat1 and mat2 shapes cannot be multiplied", "expected 4D input")."""
     try:
         yield
-    except (RuntimeError, TypeError) as exc:
+    except ReluTheError:
+        raise
+    except (RuntimeError, TypeError, ValueError, IndexError) as exc:
         ref = _model_tensor(model)
-        if ref is None or (ref.dtype == x.dtype and ref.device == x.device):
+        if ref is not None and (ref.dtype != x.dtype or ref.device != x.device):
+            raise InvalidInputError(f"The 'x' parameter of {func} must match the model: dtype "
+                                    f"{ref.dtype} on {ref.device}. Got dtype {x.dtype} on "
+                                    f"{x.device} instead (convert with x.to(...)); torch "
+                                    f"said: {exc}") from exc
+        if isinstance(exc, TypeError):
             raise
-        raise InvalidInputError(f"The 'x' parameter of {func} must match the model: dtype "
-                                f"{ref.dtype} on {ref.device}. Got dtype {x.dtype} on "
-                                f"{x.device} instead (convert with x.to(...)); torch said: "
-                                f"{exc}") from exc
+        raise InvalidInputError(f"The 'x' parameter of {func} must be a batch the model "
+                                f"accepts (batch dimension first, then one input's shape). "
+                                f"The model failed on x of shape {tuple(x.shape)}: "
+                                f"{type(exc).__name__}: {exc}") from exc
 
 
 def run_capture(model, x, grad: bool, funcs, func: str) -> list[Capture]:

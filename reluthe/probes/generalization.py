@@ -66,9 +66,20 @@ class ProbeResult:
     alpha: float
 
     def to_dict(self) -> dict:
-        """JSON-ready dictionary."""
-        return {"train_acc": np.asarray(self.train_acc).tolist(),
-                "test_acc": np.asarray(self.test_acc).tolist(), "alpha": self.alpha}
+        """JSON-ready table: one row per model (``member``: its index in the leading shape, a
+        tuple; ``()`` for a single model), so ``pandas.DataFrame(result.to_dict())`` is the
+        table; ``alpha`` is a scalar.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ProbeResult(np.array([0.5, 1.0]), np.array([0.25, 0.75]), 1.0).to_dict()
+        {'member': [(0,), (1,)], 'train_acc': [0.5, 1.0], 'test_acc': [0.25, 0.75], 'alpha': 1.0}
+        """
+        train, test = np.asarray(self.train_acc), np.asarray(self.test_acc)
+        return {"member": list(np.ndindex(train.shape)),
+                "train_acc": [float(v) for v in train.ravel()],
+                "test_acc": [float(v) for v in test.ravel()], "alpha": self.alpha}
 
 
 def _features(f, name: str, func: str) -> torch.Tensor:

@@ -44,7 +44,7 @@ from torch import nn
 from reluthe._untouched import untouched
 from reluthe._validate import _fmt, check_bool, check_choice, check_seed
 from reluthe.errors import InvalidInputError
-from reluthe.probes.capture import check_funcs, check_model_batch, recording
+from reluthe.probes.capture import check_funcs, check_model_batch, forward_errors, recording
 
 __all__ = ["GradientFlow", "gradient_flow"]
 
@@ -106,26 +106,81 @@ class GradientFlow:
         return float(np.log10(g[0]) - np.log10(g[-1])) if g.size else float("nan")
 
     def to_dict(self) -> dict:
-        """JSON-ready dictionary (per-sample norms summarised by their median)."""
-        def lst(a):
-            return [float(v) for v in np.asarray(a, dtype=np.float64)]
+        """JSON-ready table: one row per activation call, then one per weight.
+
+        Every list has one entry per row, so ``pandas.DataFrame(flow.to_dict())`` is the table.
+        ``kind`` is ``"activation"`` or ``"weight"``; ``name`` the activation's or the
+        parameter's name; ``grad_norm`` is ``preact_grad_norm`` for an activation and
+        ``weight_grad_norm`` for a weight. Columns that do not apply to a row's kind are NaN
+        (per-sample norms are summarised by their median). ``loss``, ``dtype`` and ``seed`` are
+        scalars.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from reluthe.models import mlp
+        >>> d = gradient_flow(mlp([3, 4, 2], seed=0), torch.ones(2, 3)).to_dict()
+        >>> d["kind"], d["name"]
+        (['activation', 'weight', 'weight'], ['relu', '0.weight', '2.weight'])
+        """
+        a, w = len(self.activations), len(self.weight_names)
+
+        def col(acts, weights):
+            values = np.concatenate([np.broadcast_to(np.asarray(acts, dtype=np.float64), a),
+                                     np.broadcast_to(np.asarray(weights, dtype=np.float64), w)])
+            return [float(v) for v in values]
+        median = (np.median(self.sample_grad_norm, axis=1) if self.sample_grad_norm.size
+                  else np.full(a, np.nan))
+        nan = np.nan
         return {
-            "activations": list(self.activations),
-            "preact_grad_norm": lst(self.preact_grad_norm),
-            "median_sample_grad_norm": lst(np.median(self.sample_grad_norm, axis=1)
-                                           if self.sample_grad_norm.size else []),
-            "zero_grad_share": lst(self.zero_grad_share), "dead_share": lst(self.dead_share),
-            "preact_var": lst(self.preact_var), "act_var": lst(self.act_var),
-            "preact_sq": lst(self.preact_sq),
-            "weight_names": list(self.weight_names),
-            "weight_grad_norm": lst(self.weight_grad_norm),
-            "weight_spectral_norm": lst(self.weight_spectral_norm),
+            "kind": ["activation"] * a + ["weight"] * w,
+            "name": [*self.activations, *self.weight_names],
+            "grad_norm": col(self.preact_grad_norm, self.weight_grad_norm),
+            "median_sample_grad_norm": col(median, nan),
+            "zero_grad_share": col(self.zero_grad_share, nan),
+            "dead_share": col(self.dead_share, nan),
+            "preact_var": col(self.preact_var, nan), "act_var": col(self.act_var, nan),
+            "preact_sq": col(self.preact_sq, nan),
+            "spectral_norm": col(nan, self.weight_spectral_norm),
             "loss": float(self.loss), "dtype": self.dtype, "seed": self.seed,
         }
 
 
 _LOSSES = ("cross_entropy", "mse")
 _DTYPES = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+
+
+def check_loss(loss, y, x, func: str) -> None:
+    """Raise InvalidInputError unless ``loss`` is a known name or a callable and ``y`` is None
+    or targets for it with one row per input of ``x``."""
+    if not callable(loss):
+        check_choice(loss, _LOSSES, param="loss", func=func)
+    if y is None:
+        return
+    if not isinstance(y, torch.Tensor) or y.dim() == 0 or len(y) != len(x) \
+            or y.is_complex() or y.device.type == "meta":
+        raise InvalidInputError(f"The 'y' parameter of {func} must be a tensor with one row "
+                                f"per input ({len(x)}). Got {y!r:.60} instead.")
+    if loss == "cross_entropy" and (y.dim() != 1 or y.dtype.is_floating_point):
+        raise InvalidInputError(f"The 'y' parameter of {func} must be integer class indices "
+                                f"of shape (n,) for cross_entropy. Got dtype {y.dtype}, "
+                                f"shape {tuple(y.shape)}.")
+
+
+def loss_value(out: torch.Tensor, y: torch.Tensor | None, loss, func: str) -> torch.Tensor:
+    """The scalar that gradients are taken of: the sum of the outputs when ``y`` is None, else
+    ``loss(out, y)`` (a callable, ``"cross_entropy"`` or ``"mse"``, whose ``y`` must have the
+    output's shape: InvalidInputError otherwise, rather than torch's broadcasting)."""
+    if y is None:
+        return out.sum()
+    if callable(loss):
+        return loss(out, y)
+    if loss == "cross_entropy":
+        return F.cross_entropy(out, y.long())
+    if y.shape != out.shape:
+        raise InvalidInputError(f"The 'y' parameter of {func} must have the output's shape "
+                                f"{tuple(out.shape)} for mse. Got {tuple(y.shape)} instead.")
+    return F.mse_loss(out, y.to(out.dtype))
 
 
 def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, *,
@@ -190,33 +245,16 @@ def gradient_flow(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = No
                                 f"{[str(d) for d in _DTYPES]}. Got {_fmt(dtype)} instead.")
     spectral = check_bool(spectral, param="spectral", func=func)
     funcs = check_funcs(funcs, func)
-    if not callable(loss):
-        check_choice(loss, _LOSSES, param="loss", func=func)
-    if y is not None:
-        if not isinstance(y, torch.Tensor) or y.dim() == 0 or len(y) != len(x) \
-                or y.is_complex() or y.device.type == "meta":
-            raise InvalidInputError(f"The 'y' parameter of {func} must be a tensor with one row "
-                                    f"per input ({len(x)}). Got {y!r:.60} instead.")
-        if loss == "cross_entropy" and (y.dim() != 1 or y.dtype.is_floating_point):
-            raise InvalidInputError(f"The 'y' parameter of {func} must be integer class indices "
-                                    f"of shape (n,) for cross_entropy. Got dtype {y.dtype}, "
-                                    f"shape {tuple(y.shape)}.")
+    check_loss(loss, y, x, func)
     seed = check_seed(seed, func=func)
 
     # the copy is made inside the guard: nothing that deepcopy or the pass does reaches the model
     with untouched(model, seed=seed), torch.enable_grad():
         net = copy.deepcopy(model).to(dtype)
         xx = x.detach().to(dtype)
-        with recording(grads=True, funcs=funcs) as calls:
+        with forward_errors(net, xx, func), recording(grads=True, funcs=funcs) as calls:
             out = net(xx)
-        if y is None:
-            value = out.sum()
-        elif callable(loss):
-            value = loss(out, y)
-        elif loss == "cross_entropy":
-            value = F.cross_entropy(out, y.long())
-        else:
-            value = F.mse_loss(out, y.to(dtype))
+        value = loss_value(out, y, loss, func)
         params = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
         grads = torch.autograd.grad(value, [p for _, p in params], allow_unused=True)
 

@@ -79,17 +79,34 @@ class TimingResult:
         return median_ratio_ci(np.log(self.seconds[:, i, j]) - np.log(self.seconds[:, i, r]))
 
     def to_dict(self) -> dict:
-        """JSON-ready: the raw seconds (repeat × label × name), medians, ratios, settings."""
+        """JSON-ready table: one row per (label, activation), label by label.
+
+        Every list has one entry per row, so ``pandas.DataFrame(result.to_dict())`` is the table:
+        ``label``, ``name``, ``seconds`` (that cell's seconds per call in every repeat),
+        ``median_s``, and the ratio to the reference (``ratio`` with ``ratio_low``,
+        ``ratio_high``: :meth:`ratio`; the interval is None below 6 repeats). ``reference``,
+        ``device``, ``threads``, ``seed`` and ``repeats`` are scalars.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> r = TimingResult(["relu", "x"], ["step"], np.array([[[1.0, 2.0]], [[1.0, 4.0]]]),
+        ...                  "relu", "cpu", 1, 0)
+        >>> d = r.to_dict()
+        >>> d["name"], d["median_s"], [round(v, 6) for v in d["ratio"]]
+        (['relu', 'x'], [1.0, 3.0], [1.0, 2.828427])
+        """
+        cells = [(i, j) for i in range(len(self.labels)) for j in range(len(self.names))]
+        ratios = [self.ratio(self.labels[i], self.names[j]) for i, j in cells]
         return {
-            "names": list(self.names), "labels": list(self.labels), "reference": self.reference,
-            "device": self.device, "threads": self.threads, "seed": self.seed,
-            "repeats": int(self.seconds.shape[0]),
-            "seconds": self.seconds.tolist(),
-            "median_s": {lab: {n: float(np.median(self.seconds[:, i, j]))
-                               for j, n in enumerate(self.names)}
-                         for i, lab in enumerate(self.labels)},
-            "ratio": {lab: {n: self.ratio(lab, n).to_dict() for n in self.names}
-                      for lab in self.labels},
+            "label": [self.labels[i] for i, _ in cells],
+            "name": [self.names[j] for _, j in cells],
+            "seconds": [self.seconds[:, i, j].tolist() for i, j in cells],
+            "median_s": [float(np.median(self.seconds[:, i, j])) for i, j in cells],
+            "ratio": [e.value for e in ratios], "ratio_low": [e.low for e in ratios],
+            "ratio_high": [e.high for e in ratios],
+            "reference": self.reference, "device": self.device, "threads": self.threads,
+            "seed": self.seed, "repeats": int(self.seconds.shape[0]),
         }
 
 
