@@ -7,7 +7,7 @@ PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.reluthe-installed
 ARGS       ?=
 
-.PHONY: install claims test test-all figures bench lint docs clean
+.PHONY: install claims test test-all figures bench lint docs docs-check clean
 
 install: $(STAMP)
 
@@ -24,6 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
 
 test-all: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,docs,ray]"  # the slow tests include Ray's
 	$(PY) -m pytest -q --runslow $(ARGS)
 
 figures: $(STAMP)
@@ -37,6 +38,18 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+# Builds the site into site/ and checks it in headless chromium (docs/check_site.py says what);
+# installs Debian's chromium first when missing. Screenshots of the report go to build/docs-check/.
+docs-check: $(STAMP)
+	@command -v chromium >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "docs-check: chromium is missing and this machine has no apt-get: install chromium (or Chrome as 'chromium' on PATH) and rerun" >&2; exit 1; }; \
+	  test "$$(id -u)" = 0 || { echo "docs-check: chromium is missing: run 'apt-get install -y chromium' as root, then rerun" >&2; exit 1; }; \
+	  echo "docs-check: installing chromium (apt-get install -y chromium)"; \
+	  apt-get install -y chromium || { apt-get update && apt-get install -y chromium; } || { \
+	    echo "docs-check: apt-get could not install chromium" >&2; exit 1; }; }
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+	$(PY) docs/check_site.py site --screenshots build/docs-check
 
 clean:
 	rm -rf $(VENV) site .pytest_cache

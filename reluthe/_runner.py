@@ -25,8 +25,8 @@ from reluthe._environment import environment, tools_imported
 from reluthe.claims._base import Claim, ClaimResult, Context, Outcome, Settings, Verdict
 from reluthe.claims._records import check_measured, encode
 
-__all__ = ["ClaimRun", "check_outcome", "prepare_backend", "replication_of", "run_claims",
-           "run_record", "to_json_ready"]
+__all__ = ["ClaimRun", "check_outcome", "replication_of", "run_claims", "run_record",
+           "to_json_ready"]
 
 _RULE_VERDICTS = tuple(v for v in Verdict if v not in (Verdict.NOT_IMPLEMENTED, Verdict.ERROR))
 
@@ -59,41 +59,6 @@ class ClaimRun:
         if self.replication is not None:
             entry["replication"] = self.replication
         return entry
-
-
-def prepare_backend(name: str) -> None:
-    """Make the joblib backend ``name`` usable; raise ``ValueError`` with the reason if it is not.
-
-    ``loky``, ``threading``, ``multiprocessing`` and ``sequential`` ship with joblib; any backend
-    registered with :func:`joblib.register_parallel_backend` before the run is accepted. ``ray``
-    is registered here when Ray is installed (it connects to ``$RAY_ADDRESS`` or starts a local
-    Ray); ``dask`` uses the current ``dask.distributed`` client, or creates one connected to
-    ``$DASK_SCHEDULER_ADDRESS`` (a local cluster when unset).
-    """
-    from joblib.parallel import BACKENDS
-
-    if name in BACKENDS:
-        return
-    if name == "ray":
-        try:
-            from ray.util.joblib import register_ray
-        except ImportError:
-            raise ValueError("backend 'ray' needs Ray: pip install 'ray[default]'") from None
-        register_ray()
-        return
-    if name == "dask":
-        try:
-            from dask.distributed import Client, get_client
-        except ImportError:
-            raise ValueError("backend 'dask' needs Dask: pip install 'dask[distributed]'") from None
-        try:
-            get_client()
-        except ValueError:
-            Client(os.environ.get("DASK_SCHEDULER_ADDRESS"))
-        return
-    known = sorted({*BACKENDS, "ray", "dask"})
-    raise ValueError(f"unknown joblib backend {name!r}; use one of {known} or register it with "
-                     "joblib.register_parallel_backend before calling main()")
 
 
 def to_json_ready(obj, where: str, *, finite: bool):
@@ -264,7 +229,7 @@ def replication_of(runs: Sequence[ClaimRun], master_seeds: Sequence[int]) -> dic
 def run_claims(claims: Sequence[Claim], ctx: Context, cache: MeasurementCache, code: str,
                figures_dir: Path, *, read_cache: bool = True, entries: dict | None = None,
                on_result: Callable[[ClaimRun], None] | None = None,
-               progress: bool = False, replicate: int = 1) -> list[ClaimRun]:
+               replicate: int = 1) -> list[ClaimRun]:
     """Check ``claims`` in order.
 
     ``entries`` (claim id -> cache entry) selects figures-only mode: nothing is measured or stored,
@@ -272,39 +237,26 @@ def run_claims(claims: Sequence[Claim], ctx: Context, cache: MeasurementCache, c
     afresh (the new measurements are still stored). ``replicate=K`` also measures each claim
     under the next ``K - 1`` master seeds and attaches :func:`replication_of` to its run; the
     run under ``ctx``'s seed is the one reported and drawn. ``on_result`` is called after each
-    claim; ``progress`` shows a tqdm bar on stderr.
+    claim; each claim (and replicate) is started and finished on ``ctx.progress``.
     """
     masters = [ctx.seed + k for k in range(replicate)]
     contexts = [ctx] + [replace(ctx, settings=replace(ctx.settings, seed=m)) for m in masters[1:]]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(claims) * replicate, file=sys.stderr,
-                   unit="claim" if replicate == 1 else "run", leave=False)
     runs = []
-    try:
-        for claim in claims:
-            replicates = []
-            for k, c in enumerate(contexts):
-                if bar is not None:
-                    bar.set_description(claim.id if replicate == 1 else
-                                        f"{claim.id} seed {masters[k]}")
-                replicates.append(run_one(
-                    claim, c, cache, code, figures_dir if k == 0 else None,
-                    read_cache=read_cache, figures_only=entries is not None,
-                    entry=entries.get(claim.id) if entries is not None else None))
-                if bar is not None:
-                    bar.update()
-            run = replicates[0]
-            if replicate > 1 and claim.implemented:
-                run.replication = replication_of(replicates, masters)
-            runs.append(run)
-            if on_result is not None:
-                on_result(run)
-    finally:
-        if bar is not None:
-            bar.close()
+    for claim in claims:
+        replicates = []
+        for k, c in enumerate(contexts):
+            ctx.progress.start(claim.id if replicate == 1 else f"{claim.id} seed {masters[k]}")
+            replicates.append(run_one(
+                claim, c, cache, code, figures_dir if k == 0 else None,
+                read_cache=read_cache, figures_only=entries is not None,
+                entry=entries.get(claim.id) if entries is not None else None))
+            ctx.progress.finish()
+        run = replicates[0]
+        if replicate > 1 and claim.implemented:
+            run.replication = replication_of(replicates, masters)
+        runs.append(run)
+        if on_result is not None:
+            on_result(run)
     return runs
 
 

@@ -2,8 +2,11 @@
 
 Every claim of CLAIMS.md is listed; each implemented one is measured (or its measurement is loaded
 from the cache), its decision rule applied and its figures drawn. The run prints a verdict table and
-writes the JSON record (``docs/report.json``), the Markdown report (``docs/report.md``) and the
-figures (``docs/figures/``). ``main(argv)`` returns the exit code and never calls ``sys.exit``:
+writes the JSON record (``report.json``), the Markdown report (``report.md``) and the figures
+(``figures/``) into one folder: ``--out DIR``; by default ``docs/`` when run in a reluthe
+checkout (the current directory holds ``reluthe/check_claims.py`` and ``docs/``), else
+``./reluthe-report/``, named on standard error. A ``--quick`` run labels every rule output
+"quick: not evidence". ``main(argv)`` returns the exit code and never calls ``sys.exit``:
 0 every selected check ran, 1 ``--strict`` and a claim is refuted, 2 usage error, 3 a check or the
 run failed (``--traceback`` prints the full traceback), 4 ``--figures-only`` found nothing cached,
 5 ``--redecide`` could not reproduce a verdict from the record, 130 interrupted (Ctrl-C).
@@ -22,13 +25,16 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import math
 import os
 import sys
 import time
 import traceback
+from contextlib import ExitStack
 from pathlib import Path
 
 from reluthe import claims as claims_pkg
+from reluthe._backends import CLUSTER_BACKENDS, backend_session, prepare_backend
 from reluthe._cache import (
     CACHE_ENV,
     MeasurementCache,
@@ -36,8 +42,9 @@ from reluthe._cache import (
     code_version,
     default_cache_dir,
 )
+from reluthe._progress import HEARTBEAT_S, RunProgress
 from reluthe._redecide import redecide
-from reluthe._runner import ClaimRun, prepare_backend, run_claims, run_record
+from reluthe._runner import ClaimRun, run_claims, run_record
 from reluthe.claims._base import Claim, Context, Settings, Verdict
 from reluthe.claims._catalogue import CATALOGUE
 from reluthe.claims._seeds import MAX_MASTER
@@ -49,12 +56,15 @@ PROG = "python -m reluthe.check_claims"
 EXIT_OK, EXIT_REFUTED, EXIT_USAGE, EXIT_ERROR, EXIT_NOT_CACHED, EXIT_MISMATCH = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 STDOUT = Path("-")
+CHECKOUT_OUT = Path("docs")  # the default output folder inside a reluthe checkout
+INSTALLED_OUT = Path("reluthe-report")  # ... and anywhere else
+QUICK_LABEL = "quick: not evidence"
 
 _DESCRIPTION = """\
 Check every claim of the article (CLAIMS.md) that has a check: measure it (or load the measurement
 from the cache), apply its decision rule, draw its figures. Prints a verdict table and writes the
-JSON record, the Markdown report and the figures. The claims, their quotes and what each
-measures are listed in docs/claims.md (and by --list)."""
+JSON record, the Markdown report and the figures into one folder (--out). The claims, their
+quotes and what each measures are listed in docs/claims.md (and by --list)."""
 
 _EPILOG = f"""\
 exit codes:
@@ -68,6 +78,20 @@ exit codes:
   5  --redecide: a verdict, key number, evidence field or explanation of the record could
      not be re-derived from its raw data (each mismatch is printed with the claim and field)
   130 interrupted (Ctrl-C); outputs are written atomically, so each is old or new
+
+outputs:
+  --out DIR holds report.json, report.md and figures/ (--json, --report and --figures move one
+  of them). Without --out: docs/ when the current directory is a reluthe checkout (it holds
+  reluthe/check_claims.py and docs/), else ./reluthe-report/ (the run names it on stderr).
+
+quick runs:
+  --quick runs small versions of every experiment, for tests and trials: the table, the summary
+  and the report label every rule output "quick: not evidence"; they are not verdicts.
+
+progress (stderr):
+  On a terminal, tqdm bars over the claims and over the running claim's cells (the units it
+  hands to ctx.map). Otherwise a heartbeat line every --heartbeat seconds (default 30) while a
+  claim runs: the claim, how long it has run, and its cells done / total.
 
 records and replication:
   The JSON record holds, per claim, the design and the raw per-seed rows its rule read.
@@ -86,10 +110,12 @@ cache:
 
 parallel backends:
   --jobs N runs a claim's independent units on N joblib workers (--backend loky by default).
-  Ray:  pip install 'ray[default]'; --backend ray registers it and connects to $RAY_ADDRESS
-        (or starts a local Ray).
-  Dask: pip install 'dask[distributed]'; --backend dask uses the current client, or connects to
-        $DASK_SCHEDULER_ADDRESS (a local cluster when unset).
+  Ray:  pip install 'reluthe[ray]'; --backend ray --jobs N registers it and connects to
+        $RAY_ADDRESS (or a Ray already initialised, or starts a local Ray).
+  Dask: pip install 'reluthe[dask]'; --backend dask --jobs N connects to --scheduler ADDRESS
+        (or $DASK_SCHEDULER_ADDRESS, or the client already open in the process); failing
+        those it starts a local Dask cluster of N worker processes and stops it at the end.
+  Ray and Dask need --jobs 2 or more (with --jobs 1 every unit runs in this process).
   Any backend registered with joblib.register_parallel_backend before calling
   reluthe.check_claims.main() is accepted. See docs/parallel.md.
 """
@@ -145,17 +171,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "and check its verdicts (exit 5 on a mismatch)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="device for torch work (default cpu)")
-    p.add_argument("--json", type=Path, default=Path("docs/report.json"), metavar="PATH",
-                   help="JSON record of the run (default docs/report.json; - for standard "
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help=f"folder for report.json, report.md and figures/ (default {CHECKOUT_OUT}/ "
+                        f"in a reluthe checkout, else ./{INSTALLED_OUT}/)")
+    p.add_argument("--json", type=Path, default=None, metavar="PATH",
+                   help="JSON record of the run (default OUT/report.json; - for standard "
                         "output, the verdict table then goes to standard error)")
-    p.add_argument("--report", type=Path, default=Path("docs/report.md"), metavar="PATH",
-                   help="Markdown report (default docs/report.md; - for standard output)")
-    p.add_argument("--figures", type=Path, default=Path("docs/figures"), metavar="DIR",
-                   help="directory for figures (default docs/figures)")
+    p.add_argument("--report", type=Path, default=None, metavar="PATH",
+                   help="Markdown report (default OUT/report.md; - for standard output)")
+    p.add_argument("--figures", type=Path, default=None, metavar="DIR",
+                   help="directory for figures (default OUT/figures)")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="joblib workers for a claim's independent units (default 1)")
     p.add_argument("--backend", default="loky", metavar="NAME",
                    help="joblib backend: loky (default), threading, multiprocessing, ray, dask")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --backend dask: the scheduler to use, e.g. tcp://host:8786 "
+                        "(default $DASK_SCHEDULER_ADDRESS, else a local cluster of --jobs "
+                        "workers)")
     p.add_argument("--no-cache", action="store_true",
                    help="do not read stored measurements (fresh ones are still stored)")
     p.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
@@ -165,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 1 if any claim is refuted")
     p.add_argument("--traceback", action="store_true",
                    help="print the full traceback of every error")
+    p.add_argument("--heartbeat", type=float, default=HEARTBEAT_S, metavar="S",
+                   help=f"when stderr is not a terminal, a progress line every S seconds while a "
+                        f"claim runs (default {HEARTBEAT_S:g}; 0: none)")
     p.add_argument("-v", "--verbose", action="store_true", help="progress messages of checks")
     return p
 
@@ -203,12 +239,22 @@ def _validate(args: argparse.Namespace) -> None:
         if not args.redecide.is_file():
             raise UsageError(f"argument --redecide: no such file: {args.redecide}")
     if not args.list and args.redecide is None:
+        _resolve_outputs(args)
         _check_outputs(args)
     if args.figures_only and args.replicate != 1:
         raise UsageError("--figures-only redraws one cached run; it cannot be combined with "
                          "--replicate")
     if args.jobs < 1:
         raise UsageError(f"argument --jobs: must be an integer >= 1; got {args.jobs}")
+    if args.backend in CLUSTER_BACKENDS and args.jobs == 1:
+        raise UsageError(f"--backend {args.backend} sends units to its workers only with --jobs 2 "
+                         "or more (with --jobs 1 every unit runs in this process); give --jobs N")
+    if args.scheduler is not None and args.backend != "dask":
+        raise UsageError(f"--scheduler is the address of a Dask scheduler; it needs --backend "
+                         f"dask, not --backend {args.backend}")
+    if not (math.isfinite(args.heartbeat) and args.heartbeat >= 0):
+        raise UsageError(f"argument --heartbeat: must be a number of seconds >= 0 (0: no "
+                         f"heartbeat); got {args.heartbeat}")
     if args.figures_only and args.no_cache:
         raise UsageError("--figures-only reads the cache; it cannot be combined with --no-cache")
     if args.list:
@@ -233,6 +279,30 @@ def _writable_dir(path: Path) -> bool:
             return False
         path = path.parent
     return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+def _in_checkout(directory: Path) -> bool:
+    """Whether ``directory`` is a reluthe checkout (it holds reluthe/check_claims.py and docs/).
+
+    Examples
+    --------
+    >>> _in_checkout(Path("/"))
+    False
+    """
+    return (directory / "reluthe" / "check_claims.py").is_file() and (directory / "docs").is_dir()
+
+
+def _resolve_outputs(args: argparse.Namespace) -> None:
+    """Fill in --json, --report and --figures from --out or the default folder."""
+    out = args.out
+    args.announce_out = None
+    if out is None:
+        out = CHECKOUT_OUT if _in_checkout(Path.cwd()) else INSTALLED_OUT
+        if out == INSTALLED_OUT and None in (args.json, args.report, args.figures):
+            args.announce_out = out
+    args.json = args.json or out / "report.json"
+    args.report = args.report or out / "report.md"
+    args.figures = args.figures or out / "figures"
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -264,15 +334,23 @@ def _list(claims: list[Claim]) -> None:
         print(f"{c.id:<4} {c.section:<6} {status:<16} {_short(c.statement, 70)}")
 
 
-def _row(run: ClaimRun) -> str:
+def _ruled(run: ClaimRun) -> bool:
+    """Whether a decision rule produced the run's outcome (not an error, not unimplemented)."""
+    return run.verdict not in (Verdict.NOT_IMPLEMENTED, Verdict.ERROR)
+
+
+def _row(run: ClaimRun, quick: bool) -> str:
     c, o = run.result.claim, run.result.outcome
-    row = f"{c.id:<4} {_short(c.statement, 44):<45} {o.verdict.value:<17} {o.key}"
+    verdict, key = o.verdict.value, o.key
+    if quick and _ruled(run):
+        verdict, key = QUICK_LABEL, f"(rule on quick data: {verdict}) {key}"
+    row = f"{c.id:<4} {_short(c.statement, 44):<45} {verdict:<19} {key}"
     if run.replication is not None and not run.replication["stable"]:
         row += f"  [{run.replication['label']}]"
     return row
 
 
-def _summary(runs: list[ClaimRun], seconds: float) -> str:
+def _summary(runs: list[ClaimRun], seconds: float, quick: bool) -> str:
     counts = {}
     for run in runs:
         counts[run.verdict.value] = counts.get(run.verdict.value, 0) + 1
@@ -280,7 +358,8 @@ def _summary(runs: list[ClaimRun], seconds: float) -> str:
     cached = sum(run.result.cached for run in runs)
     unstable = [run.result.claim.id for run in runs
                 if run.replication is not None and not run.replication["stable"]]
-    text = (f"{len(runs)} claims in {seconds:.1f} s: {', '.join(parts)}"
+    label = f" ({QUICK_LABEL}: small versions; rerun without --quick for verdicts)"
+    text = (f"{len(runs)} claims in {seconds:.1f} s{label if quick else ''}: {', '.join(parts)}"
             f"{f'; {cached} from cache' if cached else ''}")
     if any(run.replication is not None for run in runs):
         text += f"; unstable across master seeds: {', '.join(unstable) or 'none'}"
@@ -297,19 +376,6 @@ def _cached_entries(claims: list[Claim], cache: MeasurementCache, settings: Sett
             if entry is not None:
                 entries[claim.id] = entry
     return entries
-
-
-def _printer(progress: bool, out):
-    """``emit(line, file)``: print to ``out`` (or ``file``) without breaking the progress bar."""
-    if progress:
-        from tqdm import tqdm
-
-        def emit(line: str, file=None) -> None:
-            tqdm.write(line, file=file or out)
-    else:
-        def emit(line: str, file=None) -> None:
-            print(line, file=file or out, flush=True)
-    return emit
 
 
 def _write_outputs(args: argparse.Namespace, record: dict) -> None:
@@ -339,7 +405,7 @@ def _redecide(path: Path, claims: list[Claim], only: list[str] | None) -> int:
     return EXIT_MISMATCH if problems else EXIT_OK
 
 
-def _execute(args: argparse.Namespace) -> int:
+def _execute(args: argparse.Namespace, cluster: str | None = None) -> int:
     claims = claims_pkg.registry()
     if args.redecide is not None:
         return _redecide(args.redecide, claims, args.only_ids)
@@ -352,7 +418,6 @@ def _execute(args: argparse.Namespace) -> int:
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     settings = Settings(quick=args.quick, seed=args.seed, device=args.device, full=args.full)
-    ctx = Context(settings, jobs=args.jobs, backend=args.backend, verbose=args.verbose)
     cache = MeasurementCache(args.cache_dir or default_cache_dir())
     code = code_version()
     entries = None
@@ -364,22 +429,29 @@ def _execute(args: argparse.Namespace) -> int:
                   f"device={settings.device} for any selected claim; run without "
                   "--figures-only first. Nothing was written.", file=sys.stderr)
             return EXIT_NOT_CACHED
+    if args.announce_out is not None:
+        print(f"{PROG}: not in a reluthe checkout: writing the report into "
+              f"{args.announce_out}/ (choose the folder with --out DIR)", file=sys.stderr)
+    if cluster is not None:
+        print(f"{PROG}: --backend {args.backend}: {cluster}", file=sys.stderr)
 
-    progress = sys.stderr.isatty()
-    to_stdout = STDOUT in (args.json, args.report)
-    emit = _printer(progress, sys.stderr if to_stdout else sys.stdout)
+    out = sys.stderr if STDOUT in (args.json, args.report) else sys.stdout
+    progress = RunProgress(len(claims) * args.replicate, terminal=sys.stderr.isatty(),
+                           every_s=args.heartbeat, unit="claim" if args.replicate == 1 else "run")
+    ctx = Context(settings, jobs=args.jobs, backend=args.backend, verbose=args.verbose,
+                  progress=progress)
 
     def on_result(run: ClaimRun) -> None:
-        emit(_row(run))
+        progress.write(_row(run, args.quick), out)
         if run.error:
-            emit(f"{PROG}: {run.result.claim.id}: {run.error}", sys.stderr)
+            progress.write(f"{PROG}: {run.result.claim.id}: {run.error}", sys.stderr)
             if args.traceback:
-                emit(run.traceback, sys.stderr)
+                progress.write(run.traceback, sys.stderr)
 
-    emit(f"{'id':<4} {'claim':<45} {'verdict':<17} key")
-    runs = run_claims(claims, ctx, cache, code, args.figures, read_cache=not args.no_cache,
-                      entries=entries, on_result=on_result, progress=progress,
-                      replicate=args.replicate)
+    with progress:
+        progress.write(f"{'id':<4} {'claim':<45} {'verdict':<19} key", out)
+        runs = run_claims(claims, ctx, cache, code, args.figures, read_cache=not args.no_cache,
+                          entries=entries, on_result=on_result, replicate=args.replicate)
     elapsed = time.perf_counter() - t0
     href = Path(os.path.relpath(args.figures.resolve(), args.report.resolve().parent)).as_posix()
     record = run_record(runs, settings=settings, jobs=args.jobs, backend=args.backend,
@@ -387,8 +459,8 @@ def _execute(args: argparse.Namespace) -> int:
                         runtime_s=elapsed, figures_dir=args.figures.as_posix(), figures_href=href,
                         replicate=args.replicate)
     _write_outputs(args, record)
-    emit(_summary(runs, elapsed))
-    emit(f"wrote {args.json}, {args.report}, figures in {args.figures}")
+    print(_summary(runs, elapsed, args.quick), file=out, flush=True)
+    print(f"wrote {args.json}, {args.report}, figures in {args.figures}", file=out, flush=True)
 
     failed = [run.result.claim.id for run in runs if run.error]
     if failed:
@@ -401,6 +473,22 @@ def _execute(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _open_backend(args: argparse.Namespace, stack: ExitStack) -> str | None:
+    """Open the backend's session (a Dask cluster) for a run that measures; describe it."""
+    if args.list or args.redecide is not None or args.figures_only:
+        return None
+    try:
+        return stack.enter_context(backend_session(args.backend, args.jobs, args.scheduler))
+    except ValueError as exc:
+        raise UsageError(f"argument --backend {args.backend}: {exc}") from None
+
+
+def _usage_error(parser: argparse.ArgumentParser, exc: UsageError) -> int:
+    parser.print_usage(sys.stderr)
+    print(f"{PROG}: error: {exc}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     parser = build_parser()
@@ -410,23 +498,25 @@ def main(argv: list[str] | None = None) -> int:
     except _ParserExit as exc:
         return exc.status
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return _execute(args)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; every output file is the old one or the new one, never "
-              "half-written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:
-        print(f"{PROG}: internal error: {type(exc).__name__}: {exc}".splitlines()[0],
-              file=sys.stderr)
-        if args.traceback:
-            traceback.print_exc()
-        else:
-            print("run with --traceback for the full traceback", file=sys.stderr)
-        return EXIT_ERROR
+        return _usage_error(parser, exc)
+    with ExitStack() as stack:
+        try:
+            cluster = _open_backend(args, stack)
+            return _execute(args, cluster)
+        except UsageError as exc:  # the backend's cluster cannot be reached
+            return _usage_error(parser, exc)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted; every output file is the old one or the new one, never "
+                  "half-written", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as exc:
+            print(f"{PROG}: internal error: {type(exc).__name__}: {exc}".splitlines()[0],
+                  file=sys.stderr)
+            if args.traceback:
+                traceback.print_exc()
+            else:
+                print("run with --traceback for the full traceback", file=sys.stderr)
+            return EXIT_ERROR
 
 
 if __name__ == "__main__":

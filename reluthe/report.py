@@ -2,13 +2,13 @@
 
 :func:`render` takes the record that ``python -m reluthe.check_claims`` writes
 (``docs/report.json``) and returns the report: a verdict table, the provenance of the run, one
-section per claim (quote, statement, rule, evidence, explanation, figures) and, last, answers to
-the article's three questions composed from the verdicts and key numbers of the claims behind
-them. Because it reads only the record, the report can be rebuilt from a recorded run::
-
-    import json
-    from reluthe.report import render
-    text = render(json.load(open("docs/report.json")))
+section per claim (quote, statement, rule, evidence as tables, explanation, figures) and, last,
+answers to the article's three questions composed from the verdicts and key numbers of the claims
+behind them. Verdicts are badges, ``<span class="verdict verdict-partly-supported">``, which
+``docs/stylesheets/extra.css`` colours on the site (elsewhere they read as bold text); figures
+are ``<figure class="report-figure">`` blocks (Markdown inside, for ``md_in_html``) linking to the
+full-size image. Because it reads only the record, the report can be rebuilt from a recorded
+run: :func:`rebuild` writes ``docs/report.md`` from ``docs/report.json``.
 
 Examples
 --------
@@ -18,21 +18,27 @@ Examples
 ...      "rule": "all grid points agree", "evidence": {"mismatches": 0}, "explanation": "",
 ...      "figures": ["c01_relu.png"]}]}
 >>> text = render(run)
->>> "| [C01](#c01) | 2.1 | ReLU is max(0, x). | **supported** | 0 mismatches |" in text
+>>> ("| [C01](#c01) | 2.1 | ReLU is max(0, x). | "
+...  '<span class="verdict verdict-supported">**supported**</span> | 0 mismatches |') in text
 True
->>> "![c01_relu.png](figures/c01_relu.png)" in text
+>>> "| mismatches | 0 |" in text  # the evidence, as a table
+True
+>>> "[![c01_relu.png](figures/c01_relu.png)](figures/c01_relu.png)" in text
 True
 """
 
 from __future__ import annotations
 
+import json
 import math
 import posixpath
+from pathlib import Path
 
 from reluthe._answer_hidden import answer_hidden_layers
 from reluthe._answer_sparse import answer_sparsity
+from reluthe._cache import atomic_write_text
 
-__all__ = ["render"]
+__all__ = ["rebuild", "render"]
 
 _MAX_ROWS = 30
 _MAX_COLS = 8
@@ -107,6 +113,35 @@ def render(run: dict) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+def rebuild(record: str | Path = "docs/report.json", report: str | Path | None = None) -> Path:
+    """Write the Markdown report of a JSON run record (atomically) and return its path.
+
+    Parameters
+    ----------
+    record : str or Path
+        The record written by ``python -m reluthe.check_claims`` (default ``docs/report.json``).
+    report : str or Path, optional
+        Where to write the report; by default ``report.md`` beside the record.
+
+    Returns
+    -------
+    Path
+        The report written: ``render`` of the record.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "report.json").write_text(json.dumps({"claims": []}))
+    >>> rebuild(folder / "report.json").read_text().startswith("# The article's claims")
+    True
+    """
+    record = Path(record)
+    path = Path(report) if report is not None else record.with_name("report.md")
+    atomic_write_text(path, render(json.loads(record.read_text(encoding="utf-8"))))
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # formatting helpers
 
@@ -154,9 +189,12 @@ def _is_scalar(x) -> bool:
 
 
 def _inline_able(x) -> bool:
+    """Whether ``x`` reads on one line: a scalar, an estimate, or a list of such (or of lists)."""
     if _is_scalar(x) or _is_estimate(x):
         return True
-    return isinstance(x, list) and all(_is_scalar(v) for v in x)
+    return isinstance(x, list) and all(
+        _is_scalar(v) or _is_estimate(v) or (isinstance(v, list) and all(map(_is_scalar, v)))
+        for v in x)
 
 
 def _inline(x) -> str:
@@ -165,6 +203,8 @@ def _inline(x) -> str:
         return _estimate(x)
     if _is_scalar(x):
         return _num(x)
+    if isinstance(x, (list, dict)) and not x:
+        return "none"
     if isinstance(x, list):
         shown = ", ".join(_inline(v) for v in x[:_MAX_LIST])
         more = f", … ({len(x)} items)" if len(x) > _MAX_LIST else ""
@@ -174,32 +214,41 @@ def _inline(x) -> str:
     return _text(repr(x))
 
 
+def _markdown_table(head: list[str], body: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(_cell(h) for h in head) + " |", "|" + "---|" * len(head),
+            *("| " + " | ".join(_cell(c) for c in row) + " |" for row in body)]
+
+
 def _table(rows: list[tuple[str, dict]], label: str | None) -> list[str]:
-    """A Markdown table of records; ``label`` names the first column of row names (or None)."""
+    """A Markdown table of records; ``label`` names the first column of row names (or None).
+
+    A table of a few records with many fields is transposed (one row per field), so that no
+    field has to be left out.
+    """
     columns: list[str] = []
     for _, record in rows:
         columns += [k for k in record if k not in columns]
-    dropped = len(columns) - _MAX_COLS
-    columns = columns[:_MAX_COLS]
-    head = ([label] if label is not None else []) + columns
-    lines = ["| " + " | ".join(_cell(h) for h in head) + " |",
-             "|" + "---|" * len(head)]
-    for name, record in rows[:_MAX_ROWS]:
-        cells = ([name] if label is not None else [])
-        cells += [_inline(record[c]) if c in record else "" for c in columns]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    if len(rows) > _MAX_ROWS:
-        lines.append(f"\n… {len(rows) - _MAX_ROWS} more rows (see the JSON record)")
-    if dropped > 0:
-        lines.append(f"\n… {dropped} more columns (see the JSON record)")
-    return lines
+    if len(columns) > _MAX_COLS and len(rows) <= _MAX_COLS and label is not None:
+        head = [label] + [name for name, _ in rows]
+        body = [[c] + [_inline(r[c]) if c in r else "" for _, r in rows] for c in columns]
+        return _markdown_table(head, body[:_MAX_ROWS]) + _more(len(body), "rows")
+    head = ([label] if label is not None else []) + columns[:_MAX_COLS]
+    body = [([name] if label is not None else []) + [_inline(r[c]) if c in r else ""
+                                                    for c in columns[:_MAX_COLS]]
+            for name, r in rows[:_MAX_ROWS]]
+    return (_markdown_table(head, body) + _more(len(rows), "rows")
+            + _more(len(columns), "columns", _MAX_COLS))
+
+
+def _more(n: int, what: str, shown: int = _MAX_ROWS) -> list[str]:
+    return [f"\n… {n - shown} more {what} (see the JSON record)"] if n > shown else []
 
 
 def _tabular(x) -> list[tuple[str, dict]] | None:
-    """Rows if ``x`` is a dict of records or a list of records with one-line values, else None."""
-    if isinstance(x, dict) and len(x) >= 2:
-        items = list(x.items())
-    elif isinstance(x, list) and len(x) >= 2:
+    """Rows if ``x`` is a dict or list of records (dicts of one-line values), else None."""
+    if isinstance(x, dict) and x:
+        items = [(str(k), v) for k, v in x.items()]
+    elif isinstance(x, list) and x:
         items = [(str(i), v) for i, v in enumerate(x)]
     else:
         return None
@@ -211,35 +260,66 @@ def _tabular(x) -> list[tuple[str, dict]] | None:
     return items
 
 
-def _block(x, depth: int = 0) -> list[str]:
-    """Lines rendering ``x``: tables for records, bullet lists for dicts, one line otherwise."""
+def _flat(x) -> bool:
+    """A dict of one-line values that is not a record table: its entries become rows."""
+    return isinstance(x, dict) and bool(x) and not _is_estimate(x) and all(
+        _inline_able(v) for v in x.values())
+
+
+def _evidence(x, path: tuple[str, ...] = ()) -> list[str]:
+    """Tables rendering the evidence ``x`` (a dict) under the caption ``path`` of its keys.
+
+    One table lists the one-line values (and the entries of flat sub-dicts, as ``key › entry``);
+    a dict or list of records becomes a table with one row per record; anything deeper gets its
+    own captioned tables, down to ``_MAX_DEPTH`` levels, below which values are shown inline.
+    """
+    pairs: list[tuple[str, object]] = []
+    nested: list[tuple[str, object]] = []
+    for key, value in list(x.items())[:_MAX_ITEMS]:
+        if _inline_able(value) or not value:
+            pairs.append((str(key), value))
+        elif _flat(value) and len(value) <= _MAX_LIST:
+            pairs += [(f"{key} › {k}", v) for k, v in value.items()]
+        else:
+            nested.append((str(key), value))
+    lines = _caption(path) if path and pairs else []
+    if pairs:
+        lines += _markdown_table(["quantity", "value"], [[k, _inline(v)] for k, v in pairs])
+        lines += _more(len(x), "entries", _MAX_ITEMS) + [""]
+    for key, value in nested:
+        lines += _nested(value, (*path, key))
+    return lines
+
+
+def _nested(x, path: tuple[str, ...]) -> list[str]:
     rows = _tabular(x)
     if rows is not None:
-        return _table(rows, "" if isinstance(x, dict) else None)
-    if isinstance(x, dict) and not _is_estimate(x) and depth < _MAX_DEPTH:
-        lines = []
-        for k, v in list(x.items())[:_MAX_ITEMS]:
-            if _inline_able(v) or not v or depth + 1 >= _MAX_DEPTH:
-                lines.append(f"- **{k}**: {_inline(v)}")
-            else:
-                lines.append(f"- **{k}**:")
-                nested = _block(v, depth + 1)
-                if nested and nested[0].startswith("|"):
-                    nested = ["", *nested, ""]
-                lines += ["  " + line if line else "" for line in nested]
-        if len(x) > _MAX_ITEMS:
-            lines.append(f"- … {len(x) - _MAX_ITEMS} more entries (see the JSON record)")
-        return lines
-    if isinstance(x, list) and not _inline_able(x) and depth < _MAX_DEPTH:
-        lines = []
-        for v in x[:_MAX_ITEMS]:
-            nested = _block(v, depth + 1)
-            lines.append("- " + (nested[0] if nested else ""))
-            lines += ["  " + line if line else "" for line in nested[1:]]
-        if len(x) > _MAX_ITEMS:
-            lines.append(f"- … {len(x) - _MAX_ITEMS} more items (see the JSON record)")
-        return lines
-    return [_inline(x)]
+        return _caption(path) + _table(rows, "" if isinstance(x, dict) else None) + [""]
+    if len(path) >= _MAX_DEPTH:
+        return _caption(path) + [_inline(x), ""]
+    if isinstance(x, dict):
+        return _evidence(x, path)
+    lines = []
+    for i, value in enumerate(x[:_MAX_ITEMS]):
+        item = (*path, f"[{i}]")
+        lines += (_evidence(value, item) if isinstance(value, dict) and not _is_estimate(value)
+                  else _caption(item) + [_inline(value), ""])
+    return lines + _more(len(x), "items", _MAX_ITEMS)
+
+
+def _caption(path: tuple[str, ...]) -> list[str]:
+    return [f"*{' › '.join(path)}*", ""]
+
+
+def _badge(verdict: str) -> str:
+    """A verdict as a badge: a span with a class per verdict (styled by docs/stylesheets/)."""
+    return f'<span class="verdict verdict-{verdict.replace(" ", "-")}">**{verdict}**</span>'
+
+
+def _figure(link: str, name: str) -> list[str]:
+    """A figure that links to its full-size image (the blank lines keep it Markdown on GitHub)."""
+    return ['<figure class="report-figure" markdown>', "", f"[![{name}]({link})]({link})", "",
+            "</figure>", ""]
 
 
 def _anchor(cid: str) -> str:
@@ -261,9 +341,12 @@ def _intro(run: dict) -> list[str]:
     source = ("figures and verdicts redrawn from cached measurements (--figures-only)"
               if run.get("figures_only")
               else "measurements made or loaded from the cache in this run")
-    return [f"Generated by `python -m reluthe.check_claims` on {when}, from {source}. "
+    quick = (["**quick: not evidence.** This --quick run measured small versions of every "
+              "experiment, for tests and trials: what the rules gave below are not verdicts; "
+              "rerun without --quick for evidence.", ""] if run.get("quick") else [])
+    return quick + [f"Generated by `python -m reluthe.check_claims` on {when}, from {source}. "
             "Do not edit by hand: rerun the command, or rebuild from the JSON record with "
-            "`reluthe.report.render`. Each verdict follows a decision rule written before the "
+            "`reluthe.report.rebuild`. Each verdict follows a decision rule written before the "
             "data; estimates are shown as value [95 % CI] (n = seeds).", ""]
 
 
@@ -272,7 +355,7 @@ def _verdict_table(claims: list[dict]) -> list[str]:
     for c in claims:
         cid = c["id"]
         lines.append(f"| [{cid}](#{_anchor(cid)}) | {_cell(c.get('section', ''))} | "
-                     f"{_cell(_text(c.get('statement', ''), 90))} | **{c['verdict']}**"
+                     f"{_cell(_text(c.get('statement', ''), 90))} | {_badge(c['verdict'])}"
                      f"{_stability(c)} | {_cell(_text(c.get('key') or '—', 120))} |")
     counts: dict[str, int] = {}
     for c in claims:
@@ -346,8 +429,8 @@ def _claim_section(c: dict, href: str) -> list[str]:
     cid = c["id"]
     lines = [f'<a id="{_anchor(cid)}"></a>', "",
              f"### {cid} — {_text(c.get('statement', ''), 120)}", "",
-             f"**Verdict: {c['verdict']}**" + (f" — {_text(c['key'])}" if c.get("key") and
-                                                c["key"] != "—" else ""), ""]
+             f"**Verdict:** {_badge(c['verdict'])}"
+             + (f" — {_text(c['key'])}" if c.get("key") and c["key"] != "—" else ""), ""]
     if c.get("quote"):
         lines += [f"> {_text(c['quote'])} (§{c.get('section', '?')})", ""]
     if c.get("statement"):
@@ -359,7 +442,7 @@ def _claim_section(c: dict, href: str) -> list[str]:
     if c.get("error"):
         lines += [f"**Error.** `{_text(c['error'])}`", ""]
     if c.get("evidence"):
-        lines += ["**Evidence.**", ""] + _block(c["evidence"]) + [""]
+        lines += ["**Evidence.**", ""] + _evidence(c["evidence"])
     if c.get("explanation"):
         lines += [f"**Explanation.** {c['explanation']}", ""]
     lines += _replication(c)
@@ -368,7 +451,7 @@ def _claim_section(c: dict, href: str) -> list[str]:
         lines += ["**Figures.**", ""]
         for name in figures:
             link = posixpath.join(href, name) if href not in ("", ".") else name
-            lines += [f"![{name}]({link})", ""]
+            lines += _figure(link, name)
     m = c.get("measurement")
     if isinstance(m, dict):
         origin = (f"Loaded from the cache: measured {m.get('measured_at', '?')}"

@@ -6,10 +6,10 @@ claims; one test runs the real ``--list`` in a subprocess.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -158,6 +158,11 @@ def test_json_schema(fakes, tmp_path, capsys):
     (["--backend", "nope"], "unknown joblib backend 'nope'"),
     (["--figures-only", "--no-cache"], "cannot be combined"),
     (["--quick", "--full"], "argument --full: not allowed with argument --quick"),
+    (["--backend", "dask"], "--backend dask sends units to its workers only with --jobs 2"),
+    (["--backend", "ray", "--jobs", "1"], "--backend ray sends units to its workers only"),
+    (["--scheduler", "tcp://h:8786", "--jobs", "2"], "it needs --backend dask, not --backend loky"),
+    (["--heartbeat", "-1"], "--heartbeat: must be a number of seconds >= 0"),
+    (["--heartbeat", "inf"], "--heartbeat: must be a number of seconds >= 0"),
 ])
 def test_usage_errors_exit_2(fakes, tmp_path, capsys, args, reason):
     fakes.add("C01")
@@ -194,11 +199,13 @@ def test_cuda_unavailable_is_a_usage_error(fakes, tmp_path, capsys):
     assert "CUDA is not available" in capsys.readouterr().err
 
 
-def test_missing_cluster_backend_is_a_usage_error(fakes, tmp_path, capsys):
-    if importlib.util.find_spec("ray") is not None:
-        pytest.skip("ray is installed")
-    assert run(tmp_path, "--backend", "ray") == 2
-    assert "pip install 'ray[default]'" in capsys.readouterr().err
+@pytest.mark.parametrize("backend, module", [("ray", "ray.util.joblib"),
+                                             ("dask", "dask.distributed")])
+def test_missing_cluster_backend_is_a_usage_error(fakes, tmp_path, capsys, monkeypatch, backend,
+                                                  module):
+    monkeypatch.setitem(sys.modules, module, None)  # import fails as if it were not installed
+    assert run(tmp_path, "--backend", backend, "--jobs", "2") == 2
+    assert f"pip install 'reluthe[{backend}]'" in capsys.readouterr().err
 
 
 def test_help_returns_0_without_exiting(capsys):
@@ -345,6 +352,53 @@ def test_parallel_jobs_give_identical_results(fakes, tmp_path):
     assert os.getpid() not in pids  # the units ran in loky workers
 
 
+def _slow_cells(n: int, seconds: float):
+    """A measure that maps ``n`` cells of ``seconds`` each through ``ctx.map``."""
+    def measure(ctx):
+        return {"cells": ctx.map(lambda i: time.sleep(seconds) or i, range(n))}
+    return measure
+
+
+def test_quick_run_labels_rule_outputs_not_evidence(fakes, tmp_path, capsys):
+    fakes.add("C01")
+    fakes.add("C04", Verdict.REFUTED)
+    fakes.add("C02", measure=lambda ctx: 1 / 0)
+    assert run(tmp_path, "--quick") == 3
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line[:1] == "C"}
+    assert "quick: not evidence (rule on quick data: refuted)" in rows["C04"]
+    assert "quick: not evidence (rule on quick data: supported)" in rows["C01"]
+    assert " refuted " not in rows["C04"].split("(")[0]  # no bare verdict column
+    assert "quick: not evidence" not in rows["C02"] + rows["C05"]  # an error, not implemented
+    assert "(quick: not evidence: small versions; rerun without --quick for verdicts)" in out
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "**quick: not evidence.**" in report
+    assert run(tmp_path) == 3
+    assert "quick: not evidence" not in capsys.readouterr().out
+    assert "quick: not evidence" not in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_heartbeat_lines_when_stderr_is_not_a_terminal(fakes, tmp_path, capsys):
+    fakes.add("C01", measure=_slow_cells(4, 0.2))
+    assert run(tmp_path, "--heartbeat", "0.05") == 0
+    beats = [line for line in capsys.readouterr().err.splitlines()
+             if line.startswith("check_claims: C01 (1/24 claims) running for ")]
+    assert beats and all(re.search(r"running for \d+ s: [0-4]/4 cells done$", b) for b in beats)
+    counts = [int(re.search(r"(\d)/4 cells", b).group(1)) for b in beats]
+    assert counts == sorted(counts)  # cells only ever get done
+    assert run(tmp_path, "--heartbeat", "0", "--no-cache") == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_terminal_shows_cells_done_with_tqdm(fakes, tmp_path, capsys, monkeypatch):
+    fakes.add("C01", measure=_slow_cells(3, 0.05))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert run(tmp_path, "--heartbeat", "0.01") == 0
+    err = capsys.readouterr().err
+    assert re.search(r"cells: +\d+%.*\| ?[0-3]/3 \[", err), err  # the cells bar, x/3 done
+    assert "check_claims: C01" not in err  # bars, not heartbeat lines, on a terminal
+
+
 def test_progress_bar_only_on_a_terminal(fakes, tmp_path, capsys, monkeypatch):
     fakes.add("C01")
     assert run(tmp_path) == 0
@@ -434,7 +488,7 @@ def test_replicate_labels_a_verdict_that_changes_with_the_master_seed(fakes, tmp
     assert c04["replication"]["stable"] is True
     assert fakes.calls["C04"] == 3
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "**supported** — unstable (refuted ×2, supported ×1)" in report
+    assert "supported" in report and " — unstable (refuted ×2, supported ×1)" in report
     assert "replicated under master seeds [0, 1, 2]: 1 unstable verdict(s): C01" in report
     assert sorted(p.name for p in (tmp_path / "out" / "figures").iterdir()) == ["c04_fake.png"]
 
@@ -523,3 +577,52 @@ def test_cold_and_warm_cache_give_the_same_record_apart_from_timing(fakes, tmp_p
     c01 = next(c for c in warm["claims"] if c["id"] == "C01")
     assert c01["cached"] is True and round(c01["measurement"]["measure_s"], 3) == \
         c01["measurement"]["measure_s"]
+
+
+# --- where the outputs go: docs/ in a checkout, a named folder elsewhere -------------------------
+
+
+def test_outside_a_checkout_outputs_go_to_a_named_folder(fakes, tmp_path, capsys, monkeypatch):
+    fakes.add("C01")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--only", "C01", "--cache-dir", "cache"]) == 0
+    cap = capsys.readouterr()
+    assert "not in a reluthe checkout: writing the report into reluthe-report/" in cap.err
+    assert "wrote reluthe-report/report.json, reluthe-report/report.md" in cap.out
+    assert sorted(p.name for p in (tmp_path / "reluthe-report").iterdir()) == [
+        "figures", "report.json", "report.md"]
+    assert not (tmp_path / "docs").exists()
+
+    assert main(["--only", "C01", "--cache-dir", "cache", "--out", "mine"]) == 0
+    assert "not in a reluthe checkout" not in capsys.readouterr().err
+    assert (tmp_path / "mine" / "report.md").is_file()
+    assert (tmp_path / "mine" / "figures" / "c01_fake.png").is_file()
+
+
+def test_in_a_checkout_outputs_go_to_docs(fakes, tmp_path, capsys, monkeypatch):
+    fakes.add("C01")
+    (tmp_path / "reluthe").mkdir()
+    (tmp_path / "reluthe" / "check_claims.py").write_text("")
+    (tmp_path / "docs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert check_claims._in_checkout(tmp_path) and check_claims._in_checkout(REPO)
+    assert main(["--only", "C01", "--cache-dir", "cache", "--report", "r.md"]) == 0
+    assert "not in a reluthe checkout" not in capsys.readouterr().err
+    assert (tmp_path / "docs" / "report.json").is_file() and (tmp_path / "r.md").is_file()
+    assert (tmp_path / "docs" / "figures" / "c01_fake.png").is_file()
+    assert not (tmp_path / "reluthe-report").exists()
+
+
+def test_real_cli_from_a_temporary_directory(tmp_path):
+    """The installed command outside a checkout: a named folder, never ./docs."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO),
+                                                                    os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run([sys.executable, "-m", "reluthe.check_claims", "--only", "C01",
+                           "--quick", "--cache-dir", "cache"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "writing the report into reluthe-report/" in proc.stderr
+    assert "quick: not evidence" in proc.stdout
+    record = json.loads((tmp_path / "reluthe-report" / "report.json").read_text())
+    assert record["quick"] is True and record["claims"][0]["verdict"] == "supported"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "reluthe-report"]

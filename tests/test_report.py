@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from reluthe import claims as claims_pkg
 from reluthe.check_claims import main
 from reluthe.claims import Check, Claim, Outcome, Verdict
 from reluthe.claims._catalogue import CATALOGUE
-from reluthe.report import render
+from reluthe.report import rebuild, render
 
 VERDICTS = ["supported", "partly supported", "refuted", "inconclusive", "not testable",
             "not implemented", "error"]
@@ -50,13 +51,16 @@ def test_every_claim_verdict_and_figure_appears():
     text = render(record(claims))
     table = text[text.index("## Verdicts"):text.index("## Provenance")]
     for c in claims:
+        badge = (f'<span class="verdict verdict-{c["verdict"].replace(" ", "-")}">'
+                 f'**{c["verdict"]}**</span>')
         assert f"| [{c['id']}](#{c['id'].lower()}) |" in table
-        assert f"**{c['verdict']}**" in table
+        assert f"| {badge} |" in table
         assert f'<a id="{c["id"].lower()}"></a>' in text
-        assert f"**Verdict: {c['verdict']}**" in text
+        assert f"**Verdict:** {badge}" in text
         assert c["quote"] in text and c["statement"] in text
-        for name in c["figures"]:
-            assert f"![{name}](figures/{name})" in text
+        for name in c["figures"]:  # a figure block linking to the full-size image
+            assert (f'<figure class="report-figure" markdown>\n\n'
+                    f"[![{name}](figures/{name})](figures/{name})\n\n</figure>") in text
     assert "rule of C01" in text and "Explanation of C01. More detail." in text
     # not implemented claims say what is to be measured instead of a rule
     not_impl = next(c for c in claims if c["verdict"] == "not implemented")
@@ -85,29 +89,71 @@ def test_estimates_and_scalars():
                 "single": {"value": 0.5, "low": None, "high": None, "n": 1},
                 "missing": None, "flag": True, "count": 12, "name": "relu"}
     text = render(record([claim("C01", evidence=evidence)]))
-    assert "- **acc**: 0.8123 [0.8, 0.825] (n=5)" in text
-    assert "- **single**: 0.5 (n=1, no CI)" in text
-    assert "- **missing**: n/a" in text and "- **flag**: yes" in text
-    assert "- **count**: 12" in text and "- **name**: relu" in text
+    assert "**Evidence.**\n\n| quantity | value |\n|---|---|\n" in text
+    assert "| acc | 0.8123 [0.8, 0.825] (n=5) |" in text
+    assert "| single | 0.5 (n=1, no CI) |" in text
+    assert "| missing | n/a |" in text and "| flag | yes |" in text
+    assert "| count | 12 |" in text and "| name | relu |" in text
 
 
-def test_nested_evidence_becomes_tables_and_lists():
+def _evidence_block(text: str) -> str:
+    start = text.index("**Evidence.**")
+    return text[start:text.index("**Explanation.**", start)]
+
+
+def test_nested_evidence_becomes_tables():
     est = {"value": 0.9, "low": 0.85, "high": 0.95, "n": 5}
     evidence = {
         "by_activation": {"relu": {"acc": est, "gap": 0.01}, "tanh": {"acc": est, "gap": 0.02}},
         "runs": [{"depth": d, "loss": 0.1 * d} for d in range(1, 40)],
         "long": list(range(100)),
+        "lrs": {"relu": 0.03, "tanh": 0.01},
         "deep": {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}},
         "pipe": "a|b",
+        "diverged": [],
+        "intervals": [est, est],
     }
-    text = render(record([claim("C05", evidence=evidence)]))
-    assert "  |  | acc | gap |" in text
-    assert "  | relu | 0.9 [0.85, 0.95] (n=5) | 0.01 |" in text
-    assert "  | depth | loss |" in text and "  | 30 | 3 |" in text
-    assert "9 more rows (see the JSON record)" in text and "| 31 | 3.1 |" not in text
-    assert "- **long**: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, … (100 items)]" in text
-    assert "      - **c**: {d: {e: {f: 1}}}" in text  # nesting stops at a readable depth
-    assert "- **pipe**: a|b" in text
+    block = _evidence_block(render(record([claim("C05", evidence=evidence)])))
+    assert "\n- " not in block  # no key dumps: tables only
+    assert "| long | [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, … (100 items)] |" in block
+    assert "| lrs › relu | 0.03 |" in block and "| lrs › tanh | 0.01 |" in block  # flat dict
+    assert "| pipe | a\\|b |" in block and "| diverged | none |" in block
+    assert "| intervals | [0.9 [0.85, 0.95] (n=5), 0.9 [0.85, 0.95] (n=5)] |" in block
+    assert "*by_activation*\n\n|  | acc | gap |\n|---|---|---|\n" in block  # records: a table
+    assert "| relu | 0.9 [0.85, 0.95] (n=5) | 0.01 |" in block
+    assert "*runs*\n\n| depth | loss |" in block and "| 30 | 3 |" in block
+    assert "9 more rows (see the JSON record)" in block and "| 31 | 3.1 |" not in block
+    assert "*deep › a › b › c*\n\n{d: {e: {f: 1}}}" in block  # nesting stops at a readable depth
+
+
+def test_records_with_many_fields_are_transposed():
+    fields = {f"f{i}": i for i in range(12)}
+    block = _evidence_block(render(record([claim("C05", evidence={
+        "cells": {"a": fields, "b": {**fields, "f11": -1}}})])))
+    assert "*cells*\n\n|  | a | b |\n|---|---|---|\n| f0 | 0 | 0 |" in block
+    assert "| f11 | 11 | -1 |" in block and "more columns" not in block
+    wide = _evidence_block(render(record([claim("C05", evidence={
+        "rows": [fields] * 9})])))  # many records and many fields: columns are cut, and said so
+    assert "| f0 | f1 |" in wide and "| f8 |" not in wide
+    assert "… 4 more columns (see the JSON record)" in wide
+
+
+def test_every_verdict_has_a_badge_style():
+    css = (Path(__file__).resolve().parents[1] / "docs" / "stylesheets"
+           / "extra.css").read_text()
+    for verdict in Verdict:
+        slug = verdict.value.replace(" ", "-")
+        assert f".verdict-{slug} {{" in css, f"docs/stylesheets/extra.css lacks .verdict-{slug}"
+        assert f'class="verdict verdict-{slug}"' in render({"claims": [
+            {"id": "C01", "verdict": verdict.value}]})
+
+
+def test_rebuild_writes_the_rendering_of_a_record(tmp_path):
+    run = record([claim("C01", evidence={"x": 1})])
+    (tmp_path / "r.json").write_text(json.dumps(run))
+    assert rebuild(tmp_path / "r.json") == tmp_path / "report.md"
+    assert (tmp_path / "report.md").read_text() == render(run)
+    assert rebuild(tmp_path / "r.json", tmp_path / "o" / "x.md").read_text() == render(run)
 
 
 def test_table_cells_escape_pipes():

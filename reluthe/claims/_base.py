@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reluthe._progress import SILENT, Silent
 from reluthe.claims._seeds import check_master, derive
 from reluthe.errors import InvalidInputError
 
@@ -75,13 +76,15 @@ class Context:
     """What a ``measure`` function receives: the settings and the means to run work.
 
     ``map`` runs independent units through joblib with the selected backend (``loky`` by default;
-    ``ray`` or ``dask`` after registering them with joblib), preserving order.
+    ``ray`` or ``dask`` after registering them with joblib), preserving order, and counts them
+    as cells on ``progress`` (:mod:`reluthe._progress`; silent by default).
     """
 
     settings: Settings
     jobs: int = 1
     backend: str = "loky"
     verbose: bool = False
+    progress: Silent = SILENT
 
     @property
     def quick(self) -> bool:
@@ -113,19 +116,19 @@ class Context:
         return derive(self.settings.seed, stream, n, start)
 
     def map(self, func: Callable[[Any], Any], items: Iterable[Any]) -> list:
-        """Apply ``func`` to each item, in parallel when ``jobs != 1``; results keep item order."""
-        items = list(items)
-        if self.jobs == 1 or len(items) < 2:
-            return [func(item) for item in items]
-        from joblib import Parallel, delayed
+        """Apply ``func`` to each item, in parallel when ``jobs != 1``; results keep item order.
 
-        parallel = Parallel(n_jobs=self.jobs, backend=self.backend)
-        return list(parallel(delayed(func)(i) for i in items))
+        Each item is one cell of the claim's progress (:func:`reluthe._backends.parallel_map`).
+        """
+        from reluthe._backends import parallel_map
+
+        return parallel_map(func, items, jobs=self.jobs, backend=self.backend,
+                            progress=self.progress)
 
     def log(self, message: str) -> None:
         """Progress message on stderr (only with ``verbose``)."""
         if self.verbose:
-            print(message, file=sys.stderr, flush=True)
+            self.progress.write(message, sys.stderr)
 
 
 @dataclass(frozen=True)
