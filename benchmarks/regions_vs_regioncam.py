@@ -11,6 +11,10 @@ sign; the number of distinct certified patterns is a proven lower bound on the t
 same is done for regioncam's faces (at their vertex centroids): faces that repeat a pattern, and
 regions no face centroid falls in, show where float32 geometry went wrong.
 
+Memory: the peak of ``count_on_plane`` (tracemalloc, which sees numpy's allocations; one
+further run) against the bytes of the polygons it returns (``sum(p.nbytes for p in
+res.polygons)``), as a ratio.
+
 Two further goals are measured: ``count_in_box`` in 3-D (regions per second) and
 ``count_patterns`` for 10^6 points through a 3 x 64 MLP.
 
@@ -27,6 +31,7 @@ import functools
 import os
 import sys
 import time
+import tracemalloc
 from fractions import Fraction
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -71,6 +76,17 @@ def run_reluthe(hidden):
     net = hidden + [(np.ones((1, hidden[-1][0].shape[0])), np.zeros(1))]  # output: not counted
     return regions.count_on_plane(net, np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]),
                                   (-1.0, 1.0, -1.0, 1.0))
+
+
+def memory_ratio(fn):
+    """(peak bytes of ``fn()`` by tracemalloc, bytes of the polygons of its result)."""
+    tracemalloc.start()
+    try:
+        res = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak, sum(p.nbytes for p in res.polygons)
 
 
 def timed(fn, repeats):
@@ -151,15 +167,18 @@ def main(argv=None) -> int:
     print("wall-clock seconds, best of the runs; 'cpu ratio' compares CPU time of this process "
           "(less sensitive to other load on the machine)")
     print(f"{'net':<14} {'regions reluthe':>16} {'regions regioncam':>18} {'time reluthe':>13} "
-          f"{'time regioncam':>15} {'ratio':>6} {'cpu ratio':>10}")
+          f"{'time regioncam':>15} {'ratio':>6} {'cpu ratio':>10} {'peak MB':>8} "
+          f"{'polygons MB':>12} {'peak/polygons':>14}")
     for name, widths, bias_std in nets:
         hidden = he_net(widths, bias_std=bias_std)
         repeats = args.repeats or (5 if widths[1] * (len(widths) - 1) <= 384 else 1)
         rc, t_rc, c_rc = timed(functools.partial(run_regioncam, hidden), repeats)
         res, t_me, c_me = timed(functools.partial(run_reluthe, hidden), repeats)
         n_rc = rc.num_faces
+        peak, poly = memory_ratio(functools.partial(run_reluthe, hidden))
         print(f"{name:<14} {res.count:>16} {n_rc:>18} {t_me:>12.3f}s {t_rc:>14.3f}s "
-              f"{t_me / t_rc:>6.2f} {c_me / c_rc:>10.2f}", flush=True)
+              f"{t_me / t_rc:>6.2f} {c_me / c_rc:>10.2f} {peak / 2**20:>8.1f} "
+              f"{poly / 2**20:>12.1f} {peak / poly:>14.1f}", flush=True)
         if res.count != n_rc:
             mine, unsure = certified_patterns(hidden, res.interior_points)
             mine = set(mine)

@@ -6,8 +6,11 @@ different classes span an affine plane; :func:`reluthe.regions.plane_through` gi
 :func:`reluthe.regions.count_on_plane` finds every activation region of the hidden layers on it
 exactly (float64 geometry, no sampling), at initialisation and after training, together with the
 number of linear regions (activation regions on which the network is one affine map are merged).
-The regions of the trained network are drawn with the three images marked, and the region
-adjacency graph (one node per region, one edge per shared side) is summarised with networkx.
+The regions of the trained network are drawn coloured by the predicted class, with the exact
+decision boundary and the training images of digits 0, 1 and 2 projected onto the slice (their
+distance off the slice is ignored); the per-region table (``to_frame``, pandas) gives the area
+predicted as each class, and the region adjacency graph (one node per region, one edge per shared
+side) is summarised with networkx.
 
 Run::
 
@@ -64,13 +67,23 @@ def main(argv: list[str] | None = None) -> None:
     print("shared sides by hidden layer of the unit that flips (0 = first): "
           f"{dict(sorted(flips.items()))}")
 
-    fig = Figure(figsize=(5, 5))
-    ax = plane.plot(ax=fig.add_subplot())
+    table = plane.to_frame()  # one row per region: area, pattern, active units, outputs, ...
+    share = table.groupby("predicted_class")["area"].sum() / table["area"].sum()
+    print("share of the slice predicted as each digit: "
+          + ", ".join(f"{c}: {s:.2f}" for c, s in share.items()))
+    segments, _ = plane.decision_boundary()
+    print(f"decision boundary: {len(segments)} segments (exact, computed region by region)")
+
+    # the training images of digits 0-2 (projected onto the slice) over the predicted classes
+    shown = (ds.y_train <= 2).nonzero().flatten()[:60]
+    fig = Figure(figsize=(6.5, 5.5), layout="constrained")
+    ax = plane.plot("class", ax=fig.add_subplot(), boundary=True,
+                    points=ds.x_train[shown].double().numpy(),
+                    labels=ds.y_train[shown].tolist(), edges=True)
     ab = [((p - origin) @ u, (p - origin) @ v) for p in images]
-    ax.scatter(*zip(*ab), color="black", zorder=3)
     for (a, b), c in zip(ab, (0, 1, 2)):
-        ax.annotate(f"digit {c}", (a, b), textcoords="offset points", xytext=(4, 4))
-    fig.tight_layout()
+        ax.annotate(f"digit {c}", (a, b), textcoords="offset points",
+                    xytext=(4, 4), fontsize="small")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "regions_on_slice.png"
     fig.savefig(path, dpi=110)

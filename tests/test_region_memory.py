@@ -28,7 +28,7 @@ def _net(widths, seed=0):
 def _box(widths):
     d = widths[0]
     return lambda budget: regions.count_in_box(_NETS[tuple(widths)], -np.ones(d), np.ones(d),
-                                               max_memory=budget)
+                                               max_memory=budget, engine="lattice")
 
 
 def _plane(widths):
@@ -93,7 +93,8 @@ def test_the_small_budgets_stop_the_large_shapes():
 def test_a_high_dimensional_box_is_refused_before_its_face_lattice():
     net = _net([20, 2])
     peak = _peak(lambda: pytest.raises(RegionLimitError, regions.count_in_box, net,
-                                       -np.ones(20), np.ones(20), max_memory=1 << 30))
+                                       -np.ones(20), np.ones(20), max_memory=1 << 30,
+                                       engine="lattice"))
     assert peak < MB                    # 3^20 faces were never built
 
 

@@ -11,7 +11,9 @@ Definitions
   regions with positive length / area / volume inside the given domain.
 * **linear region**: a maximal connected set on which the network is one affine map. Several
   activation regions can form one linear region (e.g. across a dead unit, whose flip changes
-  nothing downstream); results report both (``count`` and ``linear_count``).
+  nothing downstream); results report both (``count`` and ``linear_count``), and
+  ``linear_counts`` under three named definitions: ``"activation"``, ``"connected"`` (=
+  ``linear_count``) and ``"pieces"`` (distinct affine maps, possibly disconnected).
 
 Functions
 ---------
@@ -24,7 +26,12 @@ Functions
 ``count_in_box(net, low, high)``
     Regions in an n-D box (exact; the cost grows fast with the dimension, bounded by
     ``max_memory``): ``.count``,
-    ``.volumes``, ``.graph``.
+    ``.volumes``, ``.graph``; ``engine="search"`` (the default beyond 6-D) scales with the
+    regions found instead, without volumes.
+``count_near(net, center, radius, norm="inf")``
+    Local complexity: regions meeting a box or L1 ball around a point in the full input
+    space, any dimension: ``.count``, ``.patterns``, ``.radii``, ``.graph``;
+    ``count_near_many(net, points, radius, jobs=...)`` for many points.
 ``count_patterns(net, points)``
     Distinct patterns among sample points (int): a lower bound on the region count.
 ``plane_through(p0, p1, p2)``
@@ -79,6 +86,8 @@ from __future__ import annotations
 from reluthe.regions._box import count_in_box
 from reluthe.regions._common import ToleranceWarning
 from reluthe.regions._line import count_on_line
+from reluthe.regions._local import count_near, count_near_many
+from reluthe.regions._local_result import LocalRegions
 from reluthe.regions._patterns import count_patterns, pattern_codes
 from reluthe.regions._plane import count_on_plane, plane_through
 from reluthe.regions._result import BoxRegions, LineRegions, PlaneRegions
@@ -87,11 +96,14 @@ __all__ = [
     "count_on_line",
     "count_on_plane",
     "count_in_box",
+    "count_near",
+    "count_near_many",
     "count_patterns",
     "pattern_codes",
     "plane_through",
     "LineRegions",
     "PlaneRegions",
     "BoxRegions",
+    "LocalRegions",
     "ToleranceWarning",
 ]

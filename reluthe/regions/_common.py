@@ -15,7 +15,7 @@ from reluthe.regions._complex import ROUNDING_LEVEL
 from reluthe.regions._engine import Summary
 
 DEFAULT_TOL = 1e-10
-DEFAULT_LINEAR_TOL = 1e-9
+DEFAULT_LINEAR_TOL = 0.0          # affine maps equal within their float64 rounding bound
 
 
 class ToleranceWarning(RuntimeWarning):
@@ -111,14 +111,17 @@ def check_sizes(sizes: np.ndarray, func: str):
 def base_fields(s: Summary, net: PLNet, tol: float, linear_tol: float,
                 interior: np.ndarray, f_vector, tol_merges: int = 0) -> dict:
     """Keyword arguments of :class:`~reluthe.regions._result.RegionsBase`."""
-    for arr in (s.sizes, interior, s.linear_labels, s.packed, s.edges, s.edge_units):
+    lin = s.linear
+    for arr in (s.sizes, interior, lin.connected_labels, lin.piece_labels, s.packed, s.edges,
+                s.edge_units):
         arr.setflags(write=False)
     return dict(count=int(s.rep_cell.size), linear_count=int(s.linear_count), tol=tol,
                 linear_tol=linear_tol, sizes=s.sizes, interior_points=interior,
                 linear_labels=s.linear_labels, widths=net.widths,
                 f_vector=tuple(int(f) for f in f_vector), _packed=s.packed,
                 _layout=layout(net), _edges=s.edges, _edge_units=s.edge_units,
-                tol_merges=int(tol_merges))
+                tol_merges=int(tol_merges), _net=net, linear_counts=lin.counts,
+                linear_map_tol=lin.tolerances, piece_labels=lin.piece_labels)
 
 
 def frozen(arr) -> np.ndarray:

@@ -46,7 +46,7 @@ ROUNDING_LEVEL = 2.0 ** -40
 within ``tol * scale`` but farther than ``ROUNDING_LEVEL * scale`` from a kink was put on it by
 the tolerance, not by rounding (a real near-coincidence, counted in ``tol_merges``)."""
 
-__all__ = ["Subdivision"]
+__all__ = ["Subdivision", "facet_pairs"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _BLOCK = 32  # units whose vertex values are transposed together (contiguous column reads)
@@ -653,13 +653,25 @@ class Subdivision:
             M = self.M[d]
             cells = self.inc_f[d][:M]
             facets = self.inc_b[d][:M]
-        order = np.argsort(facets, kind="stable")
-        facets = facets[order]
-        cells = cells[order]
-        first = np.r_[True, facets[1:] != facets[:-1]]
-        starts = np.flatnonzero(first)
-        counts = np.diff(np.r_[starts, facets.size])
-        if np.any(counts > 2):
-            raise RuntimeError("internal error: a facet bounds more than two cells")
-        two = starts[counts == 2]
-        return cells[two], cells[two + 1], self.labels[facets[two]]
+        return facet_pairs(cells, facets, self.labels)
+
+
+def facet_pairs(cells: np.ndarray, facets: np.ndarray, labels: np.ndarray):
+    """(cell_a, cell_b, label) of every facet bounding two cells, from the (cell, facet)
+    incidences; facets of one cell (the domain's boundary) are dropped.
+
+    Examples
+    --------
+    >>> facet_pairs(np.array([0, 0, 1, 1]), np.array([5, 7, 7, 6]), np.arange(8) * 10)
+    (array([0]), array([1]), array([70]))
+    """
+    order = np.argsort(facets, kind="stable")
+    facets = facets[order]
+    cells = cells[order]
+    first = np.r_[True, facets[1:] != facets[:-1]]
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.r_[starts, facets.size])
+    if np.any(counts > 2):
+        raise RuntimeError("internal error: a facet bounds more than two cells")
+    two = starts[counts == 2]
+    return cells[two], cells[two + 1], labels[facets[two]]

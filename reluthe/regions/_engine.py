@@ -2,8 +2,8 @@
 
 :func:`subdivide` cuts the box ``[low, high]`` (in the net's input coordinates) layer by layer;
 :func:`cells_to_regions` groups cells by activation pattern (normally one cell per pattern) and
-builds the adjacency between regions; :func:`linear_merge` merges neighbouring regions on which the
-network is the same affine map.
+builds the adjacency between regions; :func:`summarize` reads sizes and interior points, and
+counts the linear regions from every region's exact affine map (:mod:`reluthe.regions._linear`).
 """
 
 from __future__ import annotations
@@ -12,19 +12,25 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg.blas import dgemm
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from reluthe.errors import InvalidInputError
 from reluthe.nets import PLNet
 from reluthe.regions._complex import Subdivision
+from reluthe.regions._linear import (
+    LinearCounts,
+    affine_maps,
+    linear_counts,
+    map_tolerance,
+    rounding_error,
+    unit_bounds,
+)
 from reluthe.regions._memory import default_budget
+from reluthe.regions._result import unpack_states
 
-__all__ = ["Cut", "subdivide", "cells_to_regions", "linear_merge", "face_points"]
+__all__ = ["Cut", "subdivide", "cells_to_regions", "region_maps", "face_points"]
 
-# random projections of the output used to compare affine maps (fixed: results are deterministic)
-_N_PROJ = 3
-_PROJ_SEED = 20240527
+# floats in one working array of the affine maps (a chunk of regions at a time)
+_MAP_CHUNK_FLOATS = 1 << 16
 # largest |value| of a pre-activation or output at a vertex: a difference of two of them (the
 # interpolation along an edge) and a sum of a few stay finite
 MAX_ABS = float(np.finfo(np.float64).max) / 8
@@ -37,7 +43,7 @@ class Cut:
     sub: Subdivision
     net: PLNet
     split_unit: np.ndarray      # (n_splits, 2): (layer, unit) of every split id
-    out_proj: np.ndarray        # (V, _N_PROJ): projected network output at the vertices
+    func: str                   # the public function, for error messages
 
 
 def _split_table(net: PLNet) -> np.ndarray:
@@ -76,14 +82,6 @@ def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
     label = 0
     Z = (np.asfortranarray(sub.X[: sub.V] @ net.layers[0].weight.T + net.layers[0].bias)
          if net.layers else None)
-    rng = np.random.default_rng(_PROJ_SEED)
-    if net.output is not None:
-        w, b = net.output
-        proj = rng.standard_normal((w.shape[0], _N_PROJ))
-        out_w, out_b = w.T @ proj, b @ proj           # output projected: h @ out_w + out_b
-    else:
-        width = net.layers[-1].width if net.layers else net.input_dim
-        out_w, out_b = rng.standard_normal((width, _N_PROJ)), np.zeros(_N_PROJ)
     for li, layer in enumerate(net.layers):
         bps = layer.activation.breakpoints
         sub.start_layer(Z, layer.width * len(bps))
@@ -97,9 +95,10 @@ def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
                 scale = max(abs(zmax[u] - bp), abs(zmin[u] - bp))
                 sub.split(u, bp, label, scale)
                 label += 1
-        # inputs of the next layer (or of the output), block by block of this layer's units
-        nxt_w, nxt_b = ((net.layers[li + 1].weight.T, net.layers[li + 1].bias)
-                        if li + 1 < len(net.layers) else (out_w, out_b))
+        if li + 1 == len(net.layers):
+            break
+        # inputs of the next layer, block by block of this layer's units
+        nxt_w, nxt_b = net.layers[li + 1].weight.T, net.layers[li + 1].bias
         sub.reserve(8 * sub.V * (3 * nxt_b.size + layer.width),
                     "the next layer's pre-activations at all vertices")
         Z = np.empty((sub.V, nxt_b.size), order="F")
@@ -111,9 +110,7 @@ def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
         order = sub.layer_order()
         if order is not None:
             Z = np.asfortranarray(np.take(Z, order, axis=0))
-    out_proj = Z if net.layers else sub.X[: sub.V] @ out_w + out_b
-    check_range(out_proj, "the network's outputs", func)
-    return Cut(sub, net, split_unit, np.ascontiguousarray(out_proj))
+    return Cut(sub, net, split_unit, func)
 
 
 def face_points(sub: Subdivision) -> list[np.ndarray]:
@@ -228,72 +225,37 @@ def cells_to_regions(cut: Cut):
     return region_of_cell, rep, np.stack([lo, hi], axis=1), labels
 
 
-def cell_gradients(cut: Cut, pts: list[np.ndarray]) -> np.ndarray:
-    """Gradient of each projected output on each cell: (cells, _N_PROJ, d), least squares."""
-    sub = cut.sub
-    d = sub.d
-    vals = face_values(sub, cut.out_proj)
-    if d == 1:
-        ev = sub.edges
-        dx = pts[0][ev[:, 1], 0] - pts[0][ev[:, 0], 0]
-        dy = vals[0][ev[:, 1]] - vals[0][ev[:, 0]]
-        return (dy / dx[:, None])[:, :, None]
-    M = sub.M[d]
-    F = sub.inc_f[d][:M]
-    B = sub.inc_b[d][:M]
-    n = sub.N[d]
-    dx = pts[d - 1][B] - pts[d][F]                      # (M, d)
-    dy = vals[d - 1][B] - vals[d][F]                    # (M, P)
-    G = np.zeros((n, d, d))
-    R = np.zeros((n, d, dy.shape[1]))
-    for i in range(d):
-        for j in range(i, d):
-            G[:, i, j] = np.bincount(F, weights=dx[:, i] * dx[:, j], minlength=n)
-            G[:, j, i] = G[:, i, j]
-        for p in range(dy.shape[1]):
-            R[:, i, p] = np.bincount(F, weights=dx[:, i] * dy[:, p], minlength=n)
-    sol = np.linalg.solve(G, R)                          # (n, d, P)
-    return np.transpose(sol, (0, 2, 1))
+def region_maps(cut: Cut, packed: np.ndarray, linear_tol: float):
+    """Exact affine maps ``y = J x + c`` of every region (``packed``: their patterns) and the
+    tolerances to compare them: (jacobians, offsets, (jacobian_tol, offset_tol)). Computed a
+    chunk of regions at a time (see :func:`reluthe.regions._linear.affine_maps`)."""
+    net = cut.net
+    n, d = packed.shape[0], net.input_dim
+    layout = tuple((layer.width, len(layer.activation.breakpoints)) for layer in net.layers)
+    J = np.empty((n, net.output_dim, d))
+    c = np.empty((n, net.output_dim))
+    chunk = max(1, _MAP_CHUNK_FLOATS // (max(net.widths, default=1) * (d + 1)))
+    slope_max = offset_max = np.zeros(net.n_units)
+    for lo in range(0, n, chunk):
+        states = unpack_states(packed[lo:lo + chunk], layout)
+        J[lo:lo + chunk], c[lo:lo + chunk] = affine_maps(net, states)
+        s_max, o_max = unit_bounds(net, states)
+        slope_max, offset_max = np.maximum(slope_max, s_max), np.maximum(offset_max, o_max)
+    check_range(J, "the Jacobians of the network's affine maps", cut.func)
+    check_range(c, "the offsets of the network's affine maps", cut.func)
+    errors = rounding_error(net, slope_max, offset_max)
+    check_range(np.array(errors), "the rounding bounds of the network's affine maps", cut.func)
+    return J, c, map_tolerance(errors, J, c, linear_tol)
 
 
-def linear_merge(cut: Cut, cell_grads, rep, edges, diam, linear_tol: float):
-    """Number of linear regions: connected components of 'same affine map' neighbour pairs.
-
-    Two neighbouring regions are one linear piece when their (projected) affine maps differ by at
-    most ``linear_tol * scale`` over the two regions (gradient difference times twice the larger
-    diameter), with ``scale`` the largest projected output value at the vertices. Returns
-    (linear_count, linear_label per region).
-    """
-    n_regions = rep.size
-    if n_regions == 0:
-        return 0, np.zeros(0, dtype=np.int64)
-    if edges.shape[0] == 0:
-        return n_regions, np.arange(n_regions)
-    grads = cell_grads[rep]                                # (R, P, d)
-    jump = np.abs(grads[edges[:, 0]] - grads[edges[:, 1]]).max(axis=(1, 2))
-    span = np.maximum(diam[edges[:, 0]], diam[edges[:, 1]]) * 2.0
-    scale = float(np.abs(cut.out_proj).max()) if cut.out_proj.size else 0.0
-    same = jump * span <= linear_tol * max(scale, np.finfo(float).tiny)
-    e = edges[same]
-    graph = coo_matrix((np.ones(e.shape[0]), (e[:, 0], e[:, 1])), shape=(n_regions, n_regions))
-    n_comp, labels = connected_components(graph, directed=False)
-    return int(n_comp), labels
-
-
-def face_radii(sub: Subdivision, pts: list[np.ndarray]) -> np.ndarray:
-    """An upper bound on the distance from each cell's interior point to any of its points."""
-    d = sub.d
-    ev = sub.edges
-    r = 0.5 * np.linalg.norm(pts[0][ev[:, 1]] - pts[0][ev[:, 0]], axis=1)
-    for k in range(2, d + 1):
-        M = sub.M[k]
-        F = sub.inc_f[k][:M]
-        B = sub.inc_b[k][:M]
-        reach = np.linalg.norm(pts[k][F] - pts[k - 1][B], axis=1) + r[B]
-        new = np.zeros(sub.N[k])
-        np.maximum.at(new, F, reach)
-        r = new
-    return r
+def maps_bytes(net: PLNet, n_regions: int) -> int:
+    """A bound on the arrays of :func:`region_maps` and of the grouping in
+    :func:`~reluthe.regions._linear.linear_counts`: the maps (``n (d + 1) m`` floats, ``m``
+    outputs) about eight times (scaled, rounded, sorted copies), and three working arrays of
+    one chunk."""
+    d = net.input_dim
+    per_region = (d + 1) * net.output_dim
+    return 8 * (8 * n_regions * per_region + 3 * _MAP_CHUNK_FLOATS + 4 * n_regions)
 
 
 @dataclass
@@ -307,55 +269,59 @@ class Summary:
     sizes: np.ndarray            # length / area / volume of every region (domain coordinates)
     interior: np.ndarray         # (n_regions, d) a point inside every region (domain coordinates)
     packed: np.ndarray           # (n_regions, bytes) packed split states
-    linear_count: int
-    linear_labels: np.ndarray
+    linear: LinearCounts         # linear regions under the named definitions
     pts: list
+
+    @property
+    def linear_count(self) -> int:
+        """Connected linear regions (see :data:`reluthe.regions._linear.DEFINITIONS`)."""
+        return self.linear.connected
+
+    @property
+    def linear_labels(self) -> np.ndarray:
+        return self.linear.connected_labels
 
 
 def readout_bytes(sub: Subdivision) -> int:
-    """A bound on the arrays of :func:`summarize`: interior points and output values of every
-    face (``N_k (d + 6)`` floats), the per-incidence differences and frames of the largest level
-    (``M_k d (k + 3)``: freed level by level), the gradient systems of the cells
-    (``N_d (d^2 + 6 d + 8)``) and the packed patterns three times."""
+    """A bound on the arrays of :func:`summarize` before the affine maps: interior points of
+    every face (``N_k d`` floats), the per-incidence differences and frames of the largest level
+    (``M_k d (k + 3)``: freed level by level), the edge vectors (``N_1 (2 d + 4)``), a few
+    arrays per cell and the packed patterns three times."""
     d = sub.d
-    floats = sum(sub.N[k] * (d + 2 * _N_PROJ) for k in range(d + 1))
+    floats = sum(sub.N[k] * d for k in range(d + 1))
     floats += max(sub.M[k] * d * (k + 3) for k in range(d + 1))
-    floats += sub.N[1] * (2 * d + 4) + sub.N[d] * (d * d + 2 * d * _N_PROJ + 8)
+    floats += sub.N[1] * (2 * d + 4) + sub.N[d] * 8
     return 8 * floats + 3 * sub.packed.shape[0] * sub.N[d]
 
 
-def summarize(cut: Cut, linear_tol: float, cell_sizes: np.ndarray | None = None,
-              cell_grads: np.ndarray | None = None,
-              cell_diam: np.ndarray | None = None) -> Summary:
-    """Regions, adjacency, sizes, interior points and linear regions of a subdivision
-    (cell sizes, output gradients and diameters are computed here unless given)."""
+def summarize(cut: Cut, linear_tol: float, cell_sizes: np.ndarray | None = None) -> Summary:
+    """Regions, adjacency, sizes, interior points and linear regions of a subdivision (cell
+    sizes are computed here unless given). ``linear_tol``: the relative tolerance of
+    :func:`~reluthe.regions._linear.map_tolerance` (0: the rounding bound alone)."""
     sub = cut.sub
-    sub.reserve(readout_bytes(sub), "reading out the regions (sizes, adjacency, gradients)")
+    sub.reserve(readout_bytes(sub), "reading out the regions (sizes, adjacency, patterns)")
     region_of_cell, rep, edges, labels = cells_to_regions(cut)
     pts = face_points(sub)
     if cell_sizes is None:
         cell_sizes = face_volumes(sub, pts)
-    if cell_diam is None:
-        cell_diam = 2.0 * face_radii(sub, pts)
     n_regions = rep.size
     if n_regions == region_of_cell.size:                 # one cell per region
         first = rep
         sizes = cell_sizes
-        diam = cell_diam
     else:
         sizes = np.bincount(region_of_cell, weights=cell_sizes, minlength=n_regions)
-        # a region's interior point, gradient: those of its largest cell
+        # a region's interior point: that of its largest cell
         order = np.lexsort((-cell_sizes, region_of_cell))
         first = order[np.r_[True, region_of_cell[order][1:] != region_of_cell[order][:-1]]]
-        diam = np.bincount(region_of_cell, weights=cell_diam, minlength=n_regions)
     interior = pts[sub.d][first]
-    if cell_grads is None and edges.shape[0]:
-        cell_grads = cell_gradients(cut, pts)
-    linear_count, linear_labels = linear_merge(cut, cell_grads, first, edges, diam, linear_tol)
     edge_units = (cut.split_unit[labels] if labels.size else np.zeros((0, 2), dtype=np.int64))
     packed = sub.cell_patterns()[first]
-    return Summary(region_of_cell, first, edges, edge_units, sizes, interior, packed,
-                   linear_count, linear_labels, pts)
+    sub.reserve(readout_bytes(sub) + maps_bytes(cut.net, n_regions),
+                "the affine maps of the regions")
+    jacobians, offsets, tol = region_maps(cut, packed, linear_tol)
+    linear = linear_counts(jacobians, offsets, edges, tol=tol)
+    return Summary(region_of_cell, first, edges, edge_units, sizes, interior, packed, linear,
+                   pts)
 
 
 def reorder(s: Summary, order: np.ndarray) -> Summary:
@@ -363,7 +329,6 @@ def reorder(s: Summary, order: np.ndarray) -> Summary:
     inverse = np.empty_like(order)
     inverse[order] = np.arange(order.size)
     edges = np.sort(inverse[s.edges], axis=1) if s.edges.size else s.edges
-    _, lin = np.unique(s.linear_labels[order], return_inverse=True)
     return Summary(inverse[s.region_of_cell], s.rep_cell[order], edges, s.edge_units,
-                   s.sizes[order], s.interior[order], s.packed[order], s.linear_count,
-                   lin.ravel(), s.pts)
+                   s.sizes[order], s.interior[order], s.packed[order], s.linear.permuted(order),
+                   s.pts)

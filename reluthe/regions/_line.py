@@ -33,8 +33,10 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
     pre-activation is > 0); an activation region is a maximal connected set of inputs with one
     pattern. The segment ``x(t) = start + t (end - start)``, ``t`` in [0, 1], is cut exactly (in
     float64) at every kink of every hidden unit, layer by layer; pieces of positive length are
-    counted, and neighbouring pieces with the same affine network map are merged into linear
-    regions (``linear_count``).
+    counted. The network's output is one affine map on every piece (computed exactly from the
+    pattern); linear regions are counted under three named definitions (``linear_counts``:
+    ``"activation"``, ``"connected"``, ``"pieces"``, see :mod:`reluthe.regions._linear`), and
+    ``linear_count`` is the ``"connected"`` one: neighbouring pieces with the same map merged.
 
     Parameters
     ----------
@@ -46,8 +48,11 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
         A vertex with ``|z - kink| <= tol * scale`` lies on that kink (``scale``: the largest
         ``|z - kink|`` over the segment at the start of the layer).
     linear_tol : float
-        Neighbouring regions whose affine maps differ by at most ``linear_tol`` times the output
-        scale over the two regions count as one linear region.
+        Two affine maps ``y = J x + c`` (``x``: the domain's coordinates, here ``t``) are equal
+        when every entry of ``J`` and of ``c`` differs by at most a proven bound on their float64
+        rounding error, or by ``linear_tol`` times the largest entry of its kind over the
+        regions if that is larger (default 0: rounding only). The tolerances used are in
+        ``linear_map_tol``.
     max_regions : int
         Stop with :class:`~reluthe.errors.RegionLimitError` beyond this many regions.
     max_memory : int, optional
@@ -58,8 +63,9 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
     Returns
     -------
     LineRegions
-        ``count``, ``linear_count``, ``breakpoints`` (``t`` values), ``points``, ``intervals``,
-        ``patterns``, ``sizes`` (lengths in ``t``), ``graph`` (a path), ``to_dict()``.
+        ``count``, ``linear_count``, ``linear_counts``, ``breakpoints`` (``t`` values),
+        ``points``, ``intervals``, ``patterns``, ``sizes`` (lengths in ``t``), ``graph`` (a
+        path), ``to_dict()``.
 
     Raises
     ------

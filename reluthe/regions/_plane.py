@@ -22,8 +22,9 @@ from reluthe.regions._common import (
     tolerance,
     warn_merges,
 )
-from reluthe.regions._engine import subdivide, summarize
+from reluthe.regions._engine import summarize
 from reluthe.regions._memory import memory_budget
+from reluthe.regions._plane_cut import cut_plane
 from reluthe.regions._result import PlaneRegions
 
 __all__ = ["count_on_plane", "plane_through"]
@@ -62,16 +63,14 @@ def _check_basis(u: np.ndarray, v: np.ndarray, func: str):
 
 
 def _geometry_bytes(sub) -> int:
-    """A bound on the arrays of :func:`_cell_geometry`: about 40 floats per (cell, edge)
-    incidence and 16 per cell, with ``P`` output projections."""
-    P = 3
-    return 8 * (sub.M[2] * (28 + 4 * P) + sub.N[2] * (10 + 3 * P))
+    """A bound on the arrays of :func:`_cell_areas`: about 28 floats per (cell, edge)
+    incidence and 10 per cell."""
+    return 8 * (sub.M[2] * 28 + sub.N[2] * 10)
 
 
-def _cell_geometry(sub, values: np.ndarray):
-    """Area, gradient of ``values`` (vertex values, (V, P)) and half-perimeter (a bound on the
-    diameter) of every cell, from its edges (unordered): triangles from the cell's interior
-    point, and the divergence theorem for the gradient of an affine function."""
+def _cell_areas(sub) -> np.ndarray:
+    """Area of every cell, from its edges (unordered): triangles from the cell's interior
+    point."""
     M = sub.M[2]
     F = sub.inc_f[2][:M]
     B = sub.inc_b[2][:M]
@@ -86,21 +85,7 @@ def _cell_geometry(sub, values: np.ndarray):
     ra = xa - center[F]
     rb = xb - center[F]
     cross = ra[:, 0] * rb[:, 1] - ra[:, 1] * rb[:, 0]
-    area = 0.5 * np.bincount(F, weights=np.abs(cross), minlength=n)
-    delta = xb - xa
-    orient = np.sign(cross)                      # +1: a -> b runs counter-clockwise
-    nx_, ny_ = orient * delta[:, 1], -orient * delta[:, 0]   # outward normal times length
-    y = 0.5 * (values[a] + values[b])            # mean of the (affine) values on the edge
-    y -= (np.stack([np.bincount(F, weights=y[:, p], minlength=n) for p in range(y.shape[1])],
-                   axis=1) / cnt[:, None])[F]    # centred: less cancellation
-    grads = np.empty((n, y.shape[1], 2))
-    for p in range(y.shape[1]):
-        grads[:, p, 0] = np.bincount(F, weights=y[:, p] * nx_, minlength=n)
-        grads[:, p, 1] = np.bincount(F, weights=y[:, p] * ny_, minlength=n)
-    grads /= area[:, None, None]
-    half_perimeter = 0.5 * np.bincount(F, weights=np.hypot(delta[:, 0], delta[:, 1]),
-                                       minlength=n)
-    return area, grads, half_perimeter
+    return 0.5 * np.bincount(F, weights=np.abs(cross), minlength=n)
 
 
 class _Polygons:
@@ -148,10 +133,14 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     An activation pattern is the state of every hidden unit (a ReLU unit is on where its
     pre-activation is > 0); an activation region is a maximal connected set of inputs with one
     pattern (convex for these networks). The rectangle is cut exactly (in float64) by every kink
-    of every unit, layer by layer, all regions at once: each unit's pre-activation is evaluated at
-    all vertices, the polygons whose vertices change sign are split. Regions of positive area are
-    counted; neighbouring regions with the same affine network map form one linear region
-    (``linear_count``; they differ e.g. across dead units).
+    of every unit, layer by layer, all regions and all units of a layer at once: a kink crosses
+    a polygon where the unit's pre-activation changes sign at its vertices, and the polygons are
+    split along the kinks (:mod:`reluthe.regions._plane_cut`; where a vertex comes within
+    ``tol`` of a kink, the sequential engine of :func:`count_in_box`). Regions of positive area are
+    counted; neighbouring regions with the same affine network map (in ``(a, b)``, compared
+    exactly up to rounding) form one connected linear region (``linear_count``; they differ
+    e.g. across dead units); ``linear_counts`` has the counts under all three definitions
+    (``"activation"``, ``"connected"``, ``"pieces"``: distinct maps, possibly disconnected).
 
     Parameters
     ----------
@@ -167,8 +156,8 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     Returns
     -------
     PlaneRegions
-        ``count``, ``linear_count``, ``polygons``, ``areas``, ``patterns``, ``graph``,
-        ``interior_points`` (in ``(a, b)``), ``plot(ax=None)``, ``to_dict()``.
+        ``count``, ``linear_count``, ``linear_counts``, ``polygons``, ``areas``, ``patterns``,
+        ``graph``, ``interior_points`` (in ``(a, b)``), ``plot(ax=None)``, ``to_dict()``.
 
     Raises
     ------
@@ -207,12 +196,10 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     max_memory = memory_budget(max_memory, func=func)
     with numeric_guard(func):
         plane_net = pl.restrict(origin, np.stack([u, v], axis=1))
-        cut = subdivide(plane_net, np.array([a0, b0]), np.array([a1, b1]), tol=tol,
+        cut = cut_plane(plane_net, np.array([a0, b0]), np.array([a1, b1]), tol=tol,
                         max_cells=max_regions, max_bytes=max_memory, func=func)
-        cut.sub.reserve(_geometry_bytes(cut.sub), "the areas and gradients of the regions")
-        areas, grads, half_perimeter = _cell_geometry(cut.sub, cut.out_proj)
-        s = summarize(cut, linear_tol, cell_sizes=areas, cell_grads=grads,
-                      cell_diam=half_perimeter)
+        cut.sub.reserve(_geometry_bytes(cut.sub), "the areas of the regions")
+        s = summarize(cut, linear_tol, cell_sizes=_cell_areas(cut.sub))
     check_sizes(s.sizes, func)
     warn_merges(cut.sub.snapped, tol, func)
     return PlaneRegions(**base_fields(s, pl, tol, linear_tol, frozen(s.interior), cut.sub.N,

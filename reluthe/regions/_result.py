@@ -1,9 +1,13 @@
 """Result objects of the region counters: frozen dataclasses with ``to_dict()`` and lazy views.
 
 Every result has ``count`` (activation regions with positive size in the domain), ``linear_count``
-(linear regions: neighbouring activation regions on which the network is the same affine map are
-merged), ``graph`` (a :class:`networkx.Graph`, built on first access), the tolerances used
-(``tol``, ``linear_tol``), per-region ``sizes`` and ``smallest_size``, ``patterns``,
+(connected linear regions: neighbouring activation regions on which the network is the same affine
+map are merged), ``linear_counts`` (the counts under the three named definitions of
+:data:`reluthe.regions._linear.DEFINITIONS`: ``"activation"``, ``"connected"``, ``"pieces"``),
+``piece_labels`` (the piece of every region), ``linear_map_tol`` (the absolute tolerances to
+which the affine maps were compared: ``{"jacobian": ..., "offset": ...}``), ``graph`` (a
+:class:`networkx.Graph`, built on first access), the tolerances used (``tol``,
+``linear_tol``), per-region ``sizes`` and ``smallest_size``, ``patterns``,
 ``f_vector`` (number of vertices, edges, ..., cells of the subdivided domain; its alternating sum
 is 1, Euler's relation for a ball), ``tol_merges`` (vertices that the tolerance put on a kink
 although they lie farther from it than rounding explains: when > 0, regions narrower than
@@ -14,6 +18,7 @@ summary).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -60,6 +65,10 @@ class RegionsBase:
     _edges: np.ndarray = field(repr=False)
     _edge_units: np.ndarray = field(repr=False)
     tol_merges: int = 0
+    linear_counts: Mapping[str, int] = field(default=None)
+    linear_map_tol: Mapping[str, float] = field(default=None)
+    piece_labels: np.ndarray = field(default=None)
+    _net: object = field(default=None, repr=False)   # the PLNet counted: outputs, pictures
 
     kind = "regions"
 
@@ -104,11 +113,28 @@ class RegionsBase:
                          for i, (a, b) in enumerate(self._edges))
         return g
 
+    def to_frame(self):
+        """One row per region as a :class:`pandas.DataFrame` (pandas must be installed).
+
+        Columns: ``region``, the size (``length`` / ``area`` / ``volume``), ``n_vertices``
+        (plane), ``t_start``, ``t_end`` (line), the interior point (``t``; ``a``, ``b``;
+        ``x0``, ...), ``pattern`` (one character per unit's state, ``|`` between layers),
+        ``active`` (units with a non-zero state), ``linear_region``, ``piece`` (the region's
+        linear region and affine piece), ``predicted_class`` and ``output_0``, ... (the
+        network's outputs at the interior point; one output: class 1 where it is > 0). See
+        :mod:`reluthe.regions._table`.
+        """
+        from reluthe.regions._table import region_frame
+
+        return region_frame(self)
+
     def _base_dict(self) -> dict:
         return {
             "kind": self.kind,
             "count": int(self.count),
             "linear_count": int(self.linear_count),
+            "linear_counts": {k: int(v) for k, v in self.linear_counts.items()},
+            "linear_map_tol": {k: float(v) for k, v in self.linear_map_tol.items()},
             "tol": float(self.tol),
             "linear_tol": float(self.linear_tol),
             "smallest_size": _float(self.smallest_size),
@@ -150,6 +176,45 @@ class LineRegions(RegionsBase):
         """Lengths of the regions in input space (``sizes * |end - start|``)."""
         return self.sizes * float(np.linalg.norm(self.end - self.start))
 
+    def plot(self, y: str = "output", *, output: int = 0, ax=None, x: str = "t",
+             breakpoints: bool = True):
+        """Draw an output (exact: a polyline through the breakpoints) or the number of active
+        units per region (steps) along the segment; returns the Axes.
+
+        Parameters
+        ----------
+        y : {"output", "active"}
+            What to draw: the network's output number ``output``, or the units with a non-zero
+            state in every region.
+        output : int
+            Index of the output drawn with ``y="output"``.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; by default a new :class:`matplotlib.figure.Figure` (pyplot is not
+            touched): save it with ``ax.figure.savefig(path)``.
+        x : {"t", "distance"}
+            The horizontal axis: ``t`` in [0, 1] or the distance from ``start``.
+        breakpoints : bool
+            Mark the breakpoints with thin grey lines.
+
+        Raises
+        ------
+        InvalidInputError
+            ``y`` or ``x`` not one of the accepted values, ``output`` out of range.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from reluthe import regions
+        >>> net = [(np.array([[1.0], [1.0]]), np.array([0.0, -1.0])),
+        ...        (np.ones((1, 2)), np.zeros(1))]
+        >>> ax = regions.count_on_line(net, [-1.0], [2.0]).plot()
+        >>> ax.lines[0].get_ydata().tolist()        # the output at t = 0, 1/3, 2/3, 1
+        [0.0, 0.0, 1.0, 3.0]
+        """
+        from reluthe.regions._plot import plot_line
+
+        return plot_line(self, y, output=output, ax=ax, x=x, breakpoints=breakpoints)
+
     def to_dict(self) -> dict:
         """JSON-ready summary, with the breakpoints."""
         out = self._base_dict()
@@ -190,37 +255,128 @@ class PlaneRegions(RegionsBase):
         ab = np.asarray(ab, dtype=np.float64)
         return self.origin + ab[..., :1] * self.u + ab[..., 1:2] * self.v
 
-    def plot(self, ax=None, *, cmap: str = "tab20", seed: int = 0, edgecolor="k",
-             linewidth: float = 0.2):
-        """Draw the regions, one colour each (matplotlib PolyCollection); returns the Axes.
+    def plot(self, color=None, *, output: int = 0, ax=None, boundary: bool = False,
+             points=None, labels=None, edges: bool = True, cmap: str | None = None,
+             seed: int = 0):
+        """Draw the regions (a matplotlib PolyCollection), coloured by a quantity; returns the
+        Axes. The axes are the plane coordinates ``(a, b)``.
 
-        With ``ax=None`` a new :class:`matplotlib.figure.Figure` is created (pyplot's global
-        state is not touched): save it with ``ax.figure.savefig(path)``.
+        Parameters
+        ----------
+        color : None, {"class", "output", "active", "area"} or callable
+            ``None``: one random colour per region. ``"class"``: the predicted class at the
+            region's interior point (argmax of the outputs; one output: class 1 where it is
+            > 0), with a legend. ``"output"``: output number ``output`` at the interior point;
+            ``"active"``: units with a non-zero state; ``"area"``: the region's area (log
+            scale); a callable ``f(result)`` returning one number per region: with a colour bar.
+        output : int
+            The output drawn by ``color="output"``.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; by default a new :class:`matplotlib.figure.Figure` (pyplot's global
+            state is not touched): save it with ``ax.figure.savefig(path)``.
+        boundary : bool
+            Draw the decision boundary: where the two top classes tie, exact per region (see
+            :meth:`decision_boundary`).
+        points : array-like, optional
+            Input points (n, input_dim) or (n, *input_shape) drawn at their orthogonal
+            projection onto the plane; the distance off the plane is ignored.
+        labels : sequence, optional
+            One label per point: the points are coloured by label (integer labels in the class
+            colours with ``color="class"``), with a legend.
+        edges : bool
+            Draw the sides of the regions (thin black lines).
+        cmap : str, optional
+            A matplotlib colormap name (defaults: tab20 random, tab10 classes, viridis values).
+        seed : int
+            Seed of the random colours of ``color=None``.
+
+        Raises
+        ------
+        InvalidInputError
+            An unknown ``color`` (the message lists the accepted ones), ``output`` out of range,
+            points of the wrong dimension, one label per point missing, an unknown ``cmap``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from reluthe import regions
+        >>> net = [(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.zeros(3)),
+        ...        (np.array([[1.0, -1.0, 0.5], [0.0, 0.5, -0.5]]), np.zeros(2))]
+        >>> res = regions.count_on_plane(net, [0, 0], [1, 0], [0, 1])
+        >>> ax = res.plot("class", boundary=True, points=[[0.5, 0.2]], labels=[0])
+        >>> ax.get_xlabel()
+        'a (plane coordinate along u)'
+        >>> res.plot("colour")
+        Traceback (most recent call last):
+        ...
+        reluthe.errors.InvalidInputError: The 'color' ... ['class', 'output', 'active', 'area'] ...
         """
-        from matplotlib import colormaps
-        from matplotlib.collections import PolyCollection
-        from matplotlib.figure import Figure
+        from reluthe.regions._plot import plot_plane
 
-        if ax is None:
-            ax = Figure(figsize=(5, 5)).add_subplot()
-        rng = np.random.default_rng(seed)
-        colors = colormaps[cmap](rng.random(self.count))
-        ax.add_collection(PolyCollection(self.polygons, facecolors=colors, edgecolors=edgecolor,
-                                         linewidths=linewidth))
-        a0, a1, b0, b1 = self.extent
-        ax.set_xlim(a0, a1)
-        ax.set_ylim(b0, b1)
-        ax.set_aspect("equal")
-        ax.set_xlabel("a")
-        ax.set_ylabel("b")
-        ax.set_title(f"{self.count} activation regions ({self.linear_count} linear)")
-        return ax
+        return plot_plane(self, color, output=output, ax=ax, boundary=boundary, points=points,
+                          labels=labels, edges=edges, cmap=cmap, seed=seed)
 
-    def to_dict(self) -> dict:
-        """JSON-ready summary (without the polygons)."""
+    def decision_boundary(self) -> tuple[np.ndarray, np.ndarray]:
+        """The decision boundary in ``(a, b)``: segments (n, 2, 2) and their classes (n, 2).
+
+        Where the two top classes (argmax of the outputs; one output: its sign) tie. The
+        outputs are affine on every region, so the boundary is exact per region: the region's
+        polygon is clipped by the half-planes where the two classes beat every other class, and
+        the tie line crosses what is left in one segment. A segment on a side shared by two
+        regions may appear twice.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from reluthe import regions
+        >>> net = [(np.eye(2), np.zeros(2)), (np.array([[1.0, 1.0]]), np.array([-0.5]))]
+        >>> res = regions.count_on_plane(net, [0, 0], [1, 0], [0, 1])
+        >>> segs, classes = res.decision_boundary()     # relu(a) + relu(b) = 0.5: three pieces
+        >>> len(segs), round(float(np.linalg.norm(segs[:, 1] - segs[:, 0], axis=1).sum()), 4)
+        (3, 2.7071)
+        """
+        from reluthe.regions._decision import decision_boundary
+
+        return decision_boundary(self)
+
+    def to_dict(self, polygons: bool = False) -> dict:
+        """JSON-ready summary; with ``polygons=True`` also ``polygons``: every region's vertices
+        mapped to the INPUT space (``origin + a u + b v``, one list of points per region)."""
+        from reluthe._validate import check_bool
+
+        polygons = check_bool(polygons, param="polygons",
+                              func="reluthe.regions.PlaneRegions.to_dict")
         out = self._base_dict()
         out.update(origin=self.origin.tolist(), u=self.u.tolist(), v=self.v.tolist(),
                    extent=[float(e) for e in self.extent])
+        if polygons:
+            from reluthe.regions._table import input_polygons
+
+            out["polygons"] = input_polygons(self)
+        return out
+
+    def to_geojson(self, path=None) -> dict:
+        """The regions as a GeoJSON FeatureCollection in PLANE coordinates ``(a, b)``.
+
+        One Polygon feature per region (``id`` the region id; ring closed, counter-clockwise),
+        ``properties`` its row of :meth:`to_frame`; the member ``plane`` holds ``origin``, ``u``,
+        ``v`` and ``extent`` (the input point of ``(a, b)`` is ``origin + a u + b v``). With
+        ``path`` the JSON is also written there atomically. Returns the dict.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from reluthe import regions
+        >>> net = [(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))]
+        >>> gj = regions.count_on_plane(net, [0, 0], [1, 0], [0, 1]).to_geojson()
+        >>> gj["type"], len(gj["features"]), gj["features"][0]["properties"]["area"]
+        ('FeatureCollection', 4, 1.0)
+        """
+        from reluthe.regions._table import plane_geojson, write_json
+
+        out = plane_geojson(self)
+        if path is not None:
+            write_json(out, path, "reluthe.regions.PlaneRegions.to_geojson")
         return out
 
 
@@ -229,11 +385,15 @@ class BoxRegions(RegionsBase):
     """Activation regions in the box ``[low, high]`` of the input space.
 
     ``sizes`` (alias ``volumes``) are volumes (they sum to the box volume); ``interior_points``
-    holds one input point inside every region.
+    holds one input point inside every region. ``engine`` says which engine ran: ``"lattice"``
+    (the face lattice: exact volumes) or ``"search"`` (:mod:`reluthe.regions._search`: no
+    volumes, ``sizes`` are NaN, ``f_vector`` is empty; ``to_dict()`` gives ``None`` for the
+    sizes).
     """
 
     low: np.ndarray = field(default=None)
     high: np.ndarray = field(default=None)
+    engine: str = "lattice"
 
     kind = "box"
 
@@ -242,7 +402,9 @@ class BoxRegions(RegionsBase):
         return self.sizes
 
     def to_dict(self) -> dict:
-        """JSON-ready summary."""
+        """JSON-ready summary (``smallest_size``, ``total_size``: None under ``"search"``)."""
         out = self._base_dict()
-        out.update(low=self.low.tolist(), high=self.high.tolist())
+        out.update(low=self.low.tolist(), high=self.high.tolist(), engine=self.engine)
+        if self.engine == "search":
+            out.update(smallest_size=None, total_size=None)
         return out

@@ -1,0 +1,578 @@
+"""The plane engine: a rectangle cut into convex polygons by all the kinks of a layer at once.
+
+:class:`~reluthe.regions._complex.Subdivision` applies one kink after the other, each to every
+face of its face lattice: on a plane that is a few hundred numpy calls per unit, which dominates
+small nets. Here the cells are convex polygons (vertex ids in counter-clockwise order, an edge
+label per side: the split that made it, or a box side) and a layer is applied in one pass:
+
+1. **Boundary points.** Every split (a unit and one of its breakpoints) is affine on every cell
+   of the earlier layers; its line crosses an edge where its values at the two ends have strict
+   opposite signs, at the point found by interpolation along the edge (as in the sequential
+   engine). The points of all splits on all edges are made at once and are shared by the two
+   cells of an edge.
+2. **Chords.** In a cell a crossing split is a chord between two of these points. Two chords
+   cross inside the cell iff their ends interleave along the cell's boundary; they meet at the
+   interpolation along the earlier chord (its ends carry every unit's value).
+3. **Faces.** The new cells are the faces of each polygon's chord arrangement, traced with the
+   face on the left by a rule that needs no angles: along the boundary, turn into a chord where
+   one starts; at a chord's end, follow the boundary; at a crossing, turn left (which way is
+   left follows from where the chords' ends lie on the boundary: the boundary arc from a chord's
+   first end to its second lies on its right).
+
+A cell's state for a split is the sign of the split's value summed over three consecutive
+vertices of the cell (at most two of them lie on the split's line, where the value is exactly
+zero). Vertex values are not stored: those of new vertices are recomputed from their
+interpolation records when needed (memory: the layer's first vertices times its width).
+
+This is valid when no vertex lies within ``max(tol, 2^-40) * scale`` of a split's line that does
+not pass through it (``scale`` as in the sequential engine); then there is nothing for the
+tolerance to snap, and the sequential engine finds the same cells up to rounding. Otherwise
+:func:`cut_plane` runs the sequential engine, which has the tolerance semantics (snapping,
+``tol_merges``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from reluthe.errors import RegionLimitError
+from reluthe.nets import PLLayer, PLNet
+from reluthe.regions._complex import ROUNDING_LEVEL, facet_pairs
+from reluthe.regions._engine import Cut, _split_table, check_range, subdivide
+from reluthe.regions._memory import default_budget, over_budget
+
+__all__ = ["PlaneCells", "cut_plane"]
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+_CHUNK_VALUES = 1 << 18      # at most this many values in one working array (rows x units)
+_PAIR_CHUNK = 1 << 16        # chord pairs tested at once
+_KEPT_VALUES = 1 << 22       # up to this many, the values at the boundary points are kept
+
+
+class _NotGeneric(Exception):
+    """A vertex lies (within tolerance) on a line that does not pass through it."""
+
+
+def _successor(ptr: np.ndarray) -> np.ndarray:
+    """Index of the next entry in the same cycle, for cycles stored one after the other."""
+    nxt = np.arange(1, ptr[-1] + 1)
+    nxt[ptr[1:] - 1] = ptr[:-1]
+    return nxt
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """``0..c-1`` for every count ``c``, concatenated."""
+    total = int(counts.sum())
+    return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+class _Budget:
+    """The memory budget: the network's arrays, the arrays held between layers and a bound on
+    every array made during the current layer (each step reserves a bound on what it allocates,
+    kept until the layer ends: nothing counted is taken back early)."""
+
+    def __init__(self, max_bytes: int, outside: int):
+        self.max_bytes = int(max_bytes)
+        self.outside = int(outside)
+        self.held = 0
+        self.working = 0
+        self.where = "before the first cut"
+        self.found = 0
+
+    def hold(self, *arrays):
+        """Record the arrays held from now on; the working arrays are gone."""
+        self.held = sum(a.nbytes for a in arrays)
+        self.working = 0
+
+    def fits(self, extra: int) -> bool:
+        return self.outside + self.held + self.working + extra <= self.max_bytes
+
+    def reserve(self, extra: int, what: str):
+        """Count ``extra`` more bytes, or raise :class:`~reluthe.errors.RegionLimitError` if
+        they would take the total over the budget."""
+        if not self.fits(extra):
+            raise over_budget(self.max_bytes, self.outside + self.held + self.working,
+                              int(extra), what, self.where, self.found)
+        self.working += int(extra)
+
+
+class PlaneCells:
+    """A finished plane subdivision: convex cells with shared vertices, read out like a
+    :class:`~reluthe.regions._complex.Subdivision` of dimension 2 (``X``, ``V``, ``N``, ``M``,
+    ``inc_f``, ``inc_b``, ``e0``, ``e1``, ``labels``, ``packed``, ``snapped``, ``edges``,
+    :meth:`cell_patterns`, :meth:`facet_cells`, :meth:`reserve`). ``ptr``, ``cycle``: the
+    vertex ids of cell ``i`` in counter-clockwise order are ``cycle[ptr[i]:ptr[i + 1]]``."""
+
+    d = 2
+    snapped = 0
+
+    def __init__(self, X, ptr, cycle, cycle_labels, rows, budget: _Budget):
+        V = X.shape[0]
+        n_cells = ptr.size - 1
+        budget.reserve(8 * 12 * cycle.size, "the edges of the regions")
+        a, b = cycle, cycle[_successor(ptr)]
+        key = np.minimum(a, b) * V + np.maximum(a, b)
+        ukey, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        self.X, self.V, self.ptr, self.cycle = X, V, ptr, cycle
+        self.e0, self.e1 = ukey // V, ukey % V
+        self.labels = cycle_labels[first]
+        cells = np.repeat(np.arange(n_cells), np.diff(ptr))
+        self.inc_f = [_EMPTY, _EMPTY, cells]
+        self.inc_b = [_EMPTY, _EMPTY, inverse.ravel()]
+        self.N = [V, int(ukey.size), n_cells]
+        self.M = [0, 0, int(cycle.size)]
+        self._rows = rows                 # packed states, one row per cell
+        self.packed = rows.T              # one column per cell, as in Subdivision
+        self._budget = budget
+        budget.hold(X, ptr, cycle, rows, self.e0, self.e1, self.labels, cells, inverse)
+
+    @property
+    def edges(self) -> np.ndarray:
+        """(E, 2) vertex ids of the edges."""
+        return np.stack([self.e0, self.e1], axis=1)
+
+    def cell_patterns(self) -> np.ndarray:
+        """Packed states of all splits: uint8 array (cells, bytes), one row per cell."""
+        return self._rows
+
+    def facet_cells(self):
+        """For every interior edge: (cell_a, cell_b, label); box edges are dropped."""
+        return facet_pairs(self.inc_f[2], self.inc_b[2], self.labels)
+
+    def reserve(self, extra: int, what: str):
+        """Raise :class:`~reluthe.errors.RegionLimitError` if ``extra`` more bytes would take
+        the arrays held over the memory budget."""
+        self._budget.reserve(extra, what)
+
+
+class _Layer:
+    """One layer's splits on the current cells, and the scans of its vertex values.
+
+    ``Z`` (V0, width): the layer's pre-activations at the cells' vertices; the values at new
+    vertices are made from their interpolation records when they are scanned. A scan checks
+    that the vertices are generic, keeps their signs (packed: bit set where a split's value is
+    > 0) and computes the next layer's pre-activations there. Splits are numbered unit by unit,
+    breakpoint by breakpoint (as the labels of the sequential engine)."""
+
+    def __init__(self, layer: PLLayer, Z: np.ndarray, nxt: PLLayer | None, tol: float,
+                 budget: _Budget):
+        bps = np.asarray(layer.activation.breakpoints, dtype=np.float64)
+        self.layer, self.nxt, self.Z, self.V0 = layer, nxt, Z, Z.shape[0]
+        self.unit = np.repeat(np.arange(layer.width), bps.size)
+        self.bp = np.tile(bps, layer.width)
+        self.plain = bps.size == 1 and bps[0] == 0.0
+        zmax, zmin = Z.max(axis=0)[self.unit], Z.min(axis=0)[self.unit]
+        scale = np.maximum(np.abs(zmax - self.bp), np.abs(zmin - self.bp))
+        self.margin = max(tol, ROUNDING_LEVEL) * scale
+        self.S = self.unit.size
+        self.n_next = nxt.width if nxt is not None else 0
+        # a working array: at most _CHUNK_VALUES values and 1/512 of the budget's room
+        room = (budget.max_bytes - budget.outside - budget.held) // 512
+        self.chunk = max(1, min(_CHUNK_VALUES, room) // max(self.S, layer.width, self.n_next))
+        # records of the new vertices: boundary points (edge ends, parameter, split), then
+        # crossings of chords (ends of the earlier chord, parameter, both splits)
+        self.b_a = self.b_b = self.b_s = _EMPTY
+        self.b_t = np.zeros(0)
+        self.i_p = self.i_q = self.i_s1 = self.i_s2 = _EMPTY
+        self.i_u = np.zeros(0)
+        self.b_rows = None                     # the values at the boundary points, if kept
+        self.signs: list[np.ndarray] = []     # packed signs of the vertices scanned so far
+        self.next_z: list[np.ndarray] = []    # the next layer's values there
+
+    def split_values(self, rows: np.ndarray) -> np.ndarray:
+        """Values ``z_unit - breakpoint`` of every split at vertices with pre-activations
+        ``rows``."""
+        return rows if self.plain else rows[:, self.unit] - self.bp
+
+    def value(self, vid: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Value of split ``s`` at vertex ``vid``, an old vertex or a boundary point
+        (elementwise; the same numbers as the scans)."""
+        u = self.unit[s]
+        old = vid < self.V0
+        if np.all(old):
+            return self.Z[vid, u] - self.bp[s]
+        k = np.where(old, 0, vid - self.V0)
+        za = self.Z[self.b_a[k], u]
+        new = za + self.b_t[k] * (self.Z[self.b_b[k], u] - za)
+        return np.where(old, self.Z[np.where(old, vid, 0), u], new) - self.bp[s]
+
+    def _boundary_rows(self, k: np.ndarray) -> np.ndarray:
+        if self.b_rows is not None:
+            return self.b_rows[k]
+        Z = self.Z
+        za = Z[self.b_a[k]]
+        rows = za + self.b_t[k, None] * (Z[self.b_b[k]] - za)
+        s = self.b_s[k]
+        rows[np.arange(k.size), self.unit[s]] = self.bp[s]
+        return rows
+
+    def _crossing_rows(self, k: np.ndarray) -> np.ndarray:
+        rp = self._boundary_rows(self.i_p[k] - self.V0)
+        rows = rp + self.i_u[k, None] * (self._boundary_rows(self.i_q[k] - self.V0) - rp)
+        idx = np.arange(k.size)
+        for s in (self.i_s1[k], self.i_s2[k]):
+            rows[idx, self.unit[s]] = self.bp[s]
+        return rows
+
+    def scan(self, n: int, rows_of, own: list[np.ndarray], budget: _Budget):
+        """Scan ``n`` vertices, ``rows_of(lo, hi)`` giving the values of ``lo:hi``; ``own``:
+        the splits each lies on (one array per split, masked in the check). Raise
+        :class:`_NotGeneric` if a vertex lies within the margin of another split's line."""
+        budget.reserve(n * ((self.S + 7) // 8 + 8 * self.n_next)
+                       + 8 * 5 * self.chunk * max(self.S, self.layer.width, self.n_next),
+                       "the signs and the next layer's values at the vertices")
+        signs = np.empty((n, (self.S + 7) // 8), dtype=np.uint8)
+        nxt_z = np.empty((n, self.n_next))
+        for lo in range(0, n, self.chunk):
+            hi = min(n, lo + self.chunk)
+            rows = rows_of(lo, hi)
+            D = self.split_values(rows)
+            signs[lo:hi] = np.packbits(D > 0, axis=1)
+            D = np.abs(D)                 # a new array: the masks below change only it
+            if own:
+                idx = np.arange(hi - lo)
+                for s in own:
+                    D[idx, s[lo:hi]] = np.inf
+            if np.any(D <= self.margin):
+                raise _NotGeneric
+            if self.nxt is not None:
+                np.dot(self.layer.activation(rows), self.nxt.weight.T, out=nxt_z[lo:hi])
+        self.signs.append(signs)
+        self.next_z.append(nxt_z)
+
+    def scan_old(self, budget: _Budget):
+        self.scan(self.V0, lambda lo, hi: self.Z[lo:hi], [], budget)
+
+    def add_boundary(self, a, b, t, s, budget: _Budget):
+        """Record the boundary points (on edge (a, b) at parameter t, made by split s) and
+        scan them."""
+        self.b_a, self.b_b, self.b_t, self.b_s = a, b, t, s
+        n_values = a.size * self.Z.shape[1]
+        if n_values <= _KEPT_VALUES and budget.fits(8 * 4 * n_values):
+            budget.reserve(8 * 4 * n_values, "the values at the boundary points")
+            self.b_rows = self._boundary_rows(np.arange(a.size))
+            self.scan(a.size, lambda lo, hi: self.b_rows[lo:hi], [s], budget)
+        else:
+            self.scan(a.size, lambda lo, hi: self._boundary_rows(np.arange(lo, hi)), [s],
+                      budget)
+
+    def add_crossings(self, p, q, u, s1, s2, budget: _Budget):
+        """Record the crossings of chords (on the chord from p to q, split s1, at parameter u,
+        where it meets split s2) and scan them."""
+        self.i_p, self.i_q, self.i_u, self.i_s1, self.i_s2 = p, q, u, s1, s2
+        self.scan(p.size, lambda lo, hi: self._crossing_rows(np.arange(lo, hi)), [s1, s2],
+                  budget)
+
+    def next_values(self) -> np.ndarray:
+        """The next layer's pre-activations at all vertices scanned, in vertex order."""
+        Z = np.concatenate(self.next_z) if len(self.next_z) > 1 else self.next_z[0]
+        Z += self.nxt.bias
+        return Z
+
+
+def _crossings(lay: _Layer, ea: np.ndarray, eb: np.ndarray, budget: _Budget):
+    """(edge, split, t) of every split whose line crosses an edge (its ends' signs differ),
+    sorted by edge then t."""
+    signs = lay.signs[0]
+    pe, ps = [], []
+    step = max(1, _CHUNK_VALUES // max(lay.S, 1))
+    for lo in range(0, ea.size, step):
+        differ = signs[ea[lo:lo + step]] ^ signs[eb[lo:lo + step]]
+        r, s = np.nonzero(np.unpackbits(differ, axis=1, count=lay.S))
+        pe.append(r + lo)
+        ps.append(s)
+        budget.reserve(128 * r.size, "the points where a layer's kinks cross the edges")
+    e, s = np.concatenate(pe).astype(np.int64), np.concatenate(ps).astype(np.int64)
+    da, db = lay.value(ea[e], s), lay.value(eb[e], s)
+    t = da / (da - db)
+    order = np.lexsort((t, e))
+    return e[order], s[order], t[order]
+
+
+def _expand(ptr, cycle, labels, entry_edge, entry_fwd, edge_count, edge_start, b_ids, b_split):
+    """Insert the boundary points into the cycles: new (ptr, cycle, labels, split of the point
+    at every entry (-1: an old vertex), cell of every entry)."""
+    k = edge_count[entry_edge]
+    L = cycle.size
+    start = np.cumsum(1 + k) - (1 + k)
+    new_cycle = np.empty(L + int(k.sum()), dtype=np.int64)
+    new_cycle[start] = cycle
+    point_split = np.full(new_cycle.size, -1, dtype=np.int64)
+    entry = np.repeat(np.arange(L), k)
+    j = _ranks(k)
+    kk = k[entry]
+    src = edge_start[entry_edge[entry]] + np.where(entry_fwd[entry], j, kk - 1 - j)
+    slot = start[entry] + 1 + j
+    new_cycle[slot] = b_ids[src]
+    point_split[slot] = b_split[src]
+    cells = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
+    new_cells = np.repeat(cells, 1 + k)
+    new_ptr = np.concatenate([[0], np.cumsum(np.bincount(new_cells, minlength=ptr.size - 1))])
+    return new_ptr, new_cycle, np.repeat(labels, 1 + k), point_split, new_cells
+
+
+def _chords(ptr, point_split, cells):
+    """Chords of the cells: (cell, split, boundary slot of the first end, of the second end),
+    sorted by cell then split; raise :class:`_NotGeneric` unless every crossing split meets
+    its cell's boundary exactly twice."""
+    slot = np.flatnonzero(point_split >= 0)
+    c, s = cells[slot], point_split[slot]
+    order = np.lexsort((slot, s, c))
+    slot, c, s = slot[order], c[order], s[order]
+    if slot.size % 2 or np.any(c[0::2] != c[1::2]) or np.any(s[0::2] != s[1::2]):
+        raise _NotGeneric
+    if slot.size > 2 and np.any((c[2::2] == c[1:-1:2]) & (s[2::2] == s[1:-1:2])):
+        raise _NotGeneric
+    return c[0::2], s[0::2], slot[0::2], slot[1::2]
+
+
+def _crossing_pairs(ch_cell, lo, hi, budget: _Budget):
+    """Pairs (i, j), i < j, of chords of one cell whose ends interleave, with whether the first
+    end of j lies between the ends of i, and the first end of i between those of j."""
+    n = ch_cell.size
+    end = np.searchsorted(ch_cell, ch_cell, side="right")
+    count = end - np.arange(n) - 1
+    cum = np.cumsum(count)
+    out_i, out_j, out_a, out_b = [], [], [], []
+    first = 0
+    while first < n:                                  # blocks of chords, ~_PAIR_CHUNK pairs
+        base = cum[first] - count[first]
+        last = int(np.searchsorted(cum, base + _PAIR_CHUNK, side="right"))
+        last = min(max(last, first + 1), n)
+        budget.reserve(8 * 8 * int(cum[last - 1] - base), "the crossings of the chords")
+        I = np.repeat(np.arange(first, last), count[first:last])
+        J = I + 1 + _ranks(count[first:last])
+        lo_j_in = (lo[I] < lo[J]) & (lo[J] < hi[I])
+        cross = lo_j_in != ((lo[I] < hi[J]) & (hi[J] < hi[I]))
+        I, J, lo_j_in = I[cross], J[cross], lo_j_in[cross]
+        budget.reserve(8 * 6 * I.size, "the crossings of the chords")
+        out_i.append(I)
+        out_j.append(J)
+        out_a.append(lo_j_in)
+        out_b.append((lo[J] < lo[I]) & (lo[I] < hi[J]))
+        first = last
+    if not out_i:
+        return _EMPTY, _EMPTY, np.zeros(0, bool), np.zeros(0, bool)
+    return tuple(np.concatenate(x) for x in (out_i, out_j, out_a, out_b))
+
+
+def _faces(L2, succ2, point_split, slot_chord, slot_first, ch_lo_x, ch_hi_x, ent):
+    """Trace the faces. Half-edges: boundary entry ``q`` (id q), the forward piece of a chord
+    from chord entry ``g`` (id L2 + g) and the backward one (id L2 + CE + g). Returns (half-edge
+    ids in face order, face of each, face sizes)."""
+    chord, partner, flag, is_first, is_last = ent
+    CE = chord.size
+    nxt = np.empty(L2 + 2 * CE, dtype=np.int64)
+    # along the boundary: into a chord where one starts, else on along the boundary
+    q2 = succ2
+    c = slot_chord[q2]
+    at_point = point_split[q2] >= 0
+    start_of = np.flatnonzero(is_first)
+    end_of = np.flatnonzero(is_last)
+    into = np.where(slot_first[q2], L2 + start_of[np.maximum(c, 0)],
+                    L2 + CE + end_of[np.maximum(c, 0)])
+    nxt[:L2] = np.where(at_point, into, q2)
+    # forward piece from g arrives at g + 1; backward piece from g arrives at g - 1
+    g = np.arange(CE)
+    for shift, base, same, other, end_slot, at_end in (
+            (1, L2, L2, L2 + CE, ch_hi_x, is_last), (-1, L2 + CE, L2 + CE, L2, ch_lo_x, is_first)):
+        valid = ~(is_first if shift < 0 else is_last)
+        h = g[valid]
+        arrive = h + shift
+        p = partner[arrive]
+        turn = np.where(flag[arrive], same + p, other + p)
+        nxt[base + h] = np.where(at_end[arrive], end_slot[chord[arrive]], turn)
+    valid = np.concatenate([np.ones(L2, bool), ~is_last, ~is_first])
+    ids = np.flatnonzero(valid)
+    idmap = np.full(valid.size, -1, dtype=np.int64)
+    idmap[ids] = np.arange(ids.size)
+    step = idmap[nxt[ids]]
+    H = ids.size
+    if np.any(step < 0) or np.any(np.bincount(step, minlength=H) != 1):
+        raise _NotGeneric                            # not a permutation: inconsistent geometry
+    graph = csr_matrix((np.ones(H, dtype=np.int8), (np.arange(H), step)), shape=(H, H))
+    n_faces, face = connected_components(graph, directed=True, connection="weak")
+    size = np.bincount(face, minlength=n_faces)
+    leader = np.full(n_faces, H, dtype=np.int64)
+    np.minimum.at(leader, face, np.arange(H))
+    # list ranking: steps from every half-edge to the one before its face's leader
+    last = step == leader[face]
+    succ = np.append(np.where(last, H, step), H)
+    dist = np.append((~last).astype(np.int64), 0)
+    for _ in range(max(int(size.max()) - 1, 1).bit_length()):
+        dist = dist + dist[succ]
+        succ = succ[succ]
+    start = np.cumsum(size) - size
+    order = np.empty(H, dtype=np.int64)
+    order[start[face] + size[face] - 1 - dist[:H]] = np.arange(H)
+    return ids[order], face[order], size
+
+
+def _layer_cut(state, lay: _Layer, label0: int, budget: _Budget):
+    """Cut every cell by the layer's splits. ``state``: (X, ptr, cycle, labels, parent rows);
+    returns the new state and the packed states of the layer per new cell."""
+    X, ptr, cycle, labels = state
+    V0 = X.shape[0]
+    lay.scan_old(budget)
+    budget.reserve(8 * 14 * cycle.size, "the edges of the cells")
+    succ = _successor(ptr)
+    a, b = cycle, cycle[succ]
+    key = np.minimum(a, b) * V0 + np.maximum(a, b)
+    ukey, entry_edge = np.unique(key, return_inverse=True)
+    entry_edge = entry_edge.ravel()
+    ea, eb = ukey // V0, ukey % V0
+    e, s, t = _crossings(lay, ea, eb, budget)
+    NB = e.size
+    if NB == 0:                          # nothing cut: the same cells
+        return state, np.arange(ptr.size - 1)
+    lay.add_boundary(ea[e], eb[e], t, s, budget)
+    b_ids = V0 + np.arange(NB)
+    xa = X[lay.b_a]
+    b_X = xa + t[:, None] * (X[lay.b_b] - xa)
+    edge_count = np.bincount(e, minlength=ea.size)
+    edge_start = np.cumsum(edge_count) - edge_count
+    budget.reserve(8 * (8 * cycle.size + 50 * NB), "the boundaries of the cut cells")
+    ptr2, cyc2, lab2, point_split, cells2 = _expand(ptr, cycle, labels, entry_edge, a < b,
+                                                     edge_count, edge_start, b_ids, s)
+    ch_cell, ch_split, ch_lo_x, ch_hi_x = _chords(ptr2, point_split, cells2)
+    CH = ch_cell.size
+    lo, hi = ch_lo_x - ptr2[ch_cell], ch_hi_x - ptr2[ch_cell]
+    I, J, lo_j_in, lo_i_in = _crossing_pairs(ch_cell, lo, hi, budget)
+    NI = I.size
+    P, Q = cyc2[ch_lo_x], cyc2[ch_hi_x]
+    sI, sJ = ch_split[I], ch_split[J]
+    # the crossing on the earlier chord I (lower split: chords are sorted by split)
+    dp, dq = lay.value(P[I], sJ), lay.value(Q[I], sJ)
+    dpj, dqj = lay.value(P[J], sI), lay.value(Q[J], sI)
+    if np.any((dp > 0) == (dq > 0)) or np.any((dpj > 0) == (dqj > 0)):
+        raise _NotGeneric
+    u_i = dp / (dp - dq)
+    u_j = dpj / (dpj - dqj)
+    budget.reserve(8 * (18 * NI + 2 * (V0 + NB)), "the crossings of the chords")
+    lay.add_crossings(P[I], Q[I], u_i, sI, sJ, budget)
+    i_ids = V0 + NB + np.arange(NI)
+    bX = np.concatenate([X, b_X])
+    xp = bX[P[I]]
+    i_X = xp + u_i[:, None] * (bX[Q[I]] - xp)
+    # chord entries: both ends and every crossing, sorted along each chord
+    CE = 2 * CH + 2 * NI
+    Lh = cyc2.size + 2 * CE
+    budget.reserve(8 * (12 * CE + 30 * Lh + 2 * (V0 + NB + NI)), "tracing the new cells")
+    chord = np.concatenate([np.arange(CH), np.arange(CH), I, J])
+    along = np.concatenate([np.zeros(CH), np.ones(CH), u_i, u_j])
+    vert = np.concatenate([P, Q, i_ids, i_ids])
+    flag = np.concatenate([np.zeros(2 * CH, bool), lo_j_in, lo_i_in])
+    mate = np.concatenate([np.zeros(2 * CH, dtype=np.int64), 2 * CH + NI + np.arange(NI),
+                           2 * CH + np.arange(NI)])
+    order = np.lexsort((along, chord))
+    pos = np.empty(CE, dtype=np.int64)
+    pos[order] = np.arange(CE)
+    chord, along, vert, flag, mate = chord[order], along[order], vert[order], flag[order], \
+        pos[mate[order]]
+    is_first = np.r_[True, chord[1:] != chord[:-1]]
+    is_last = np.r_[chord[1:] != chord[:-1], True]
+    if (np.any(~is_first & (np.diff(along, prepend=0.0) <= 0))
+            or np.any(vert[is_first] != P) or np.any(vert[is_last] != Q)):
+        raise _NotGeneric
+    L2 = cyc2.size
+    slot_chord = np.full(L2, -1, dtype=np.int64)
+    slot_first = np.zeros(L2, bool)
+    slot_chord[ch_lo_x] = slot_chord[ch_hi_x] = np.arange(CH)
+    slot_first[ch_lo_x] = True
+    he, face, size = _faces(L2, _successor(ptr2), point_split, slot_chord, slot_first,
+                            ch_lo_x, ch_hi_x, (chord, mate, flag, is_first, is_last))
+    # half-edge -> origin vertex, label (of the side it starts), parent cell
+    bnd = he < L2
+    g = he[~bnd] - L2
+    g[g >= CE] -= CE
+    origin = np.empty(he.size, dtype=np.int64)
+    new_labels = np.empty(he.size, dtype=np.int64)
+    parent = np.empty(he.size, dtype=np.int64)
+    origin[bnd], origin[~bnd] = cyc2[he[bnd]], vert[g]
+    new_labels[bnd], new_labels[~bnd] = lab2[he[bnd]], label0 + ch_split[chord[g]]
+    parent[bnd], parent[~bnd] = cells2[he[bnd]], ch_cell[chord[g]]
+    new_ptr = np.concatenate([[0], np.cumsum(size)])
+    new_X = np.concatenate([X, b_X, i_X])
+    return (new_X, new_ptr, origin, new_labels), parent[new_ptr[:-1]]
+
+
+def _layer_states(lay: _Layer, ptr: np.ndarray, cycle: np.ndarray) -> np.ndarray:
+    """Packed states of the layer's splits in every cell: on where the split's value is > 0 at
+    one of the cell's first three vertices (at most two of them lie on the split's line, where
+    the value is exactly 0; the others are on the cell's side)."""
+    signs = np.concatenate(lay.signs) if len(lay.signs) > 1 else lay.signs[0]
+    first = ptr[:-1]
+    return signs[cycle[first]] | signs[cycle[first + 1]] | signs[cycle[first + 2]]
+
+
+def _box(low, high):
+    X = np.array([[low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]]],
+                 dtype=np.float64)
+    # box sides labelled as in Subdivision: -1 - (2 * axis + side)
+    labels = np.array([-3, -2, -4, -1], dtype=np.int64)
+    return X, np.array([0, 4]), np.arange(4), labels
+
+
+def _cut_generic(net: PLNet, low, high, tol: float, max_cells: int, budget: _Budget, func):
+    X, ptr, cycle, labels = _box(low, high)
+    rows = np.zeros((1, 0), dtype=np.uint8)
+    label0 = 0
+    Z = X @ net.layers[0].weight.T + net.layers[0].bias if net.layers else None
+    for li, layer in enumerate(net.layers):
+        check_range(Z, f"the pre-activations of hidden layer {li + 1}", func)
+        nxt = net.layers[li + 1] if li + 1 < len(net.layers) else None
+        lay = _Layer(layer, Z, nxt, tol, budget)
+        (X, ptr, cycle, labels), parent = _layer_cut((X, ptr, cycle, labels), lay, label0, budget)
+        n_cells = ptr.size - 1
+        label0 += lay.S
+        budget.found = n_cells
+        budget.where = f"{n_cells} cells and {X.shape[0]} vertices after {label0} cuts"
+        if n_cells > max_cells:
+            raise RegionLimitError(
+                f"More than max_regions={max_cells} regions: found {n_cells} so far (after "
+                f"{label0} hyperplanes). Raise max_regions or shrink the domain.",
+                found=n_cells)
+        budget.reserve(5 * n_cells * (rows.shape[1] + (lay.S + 7) // 8)
+                       + 2 * X.shape[0] * (8 * lay.n_next + (lay.S + 7) // 8),
+                       "the states of the new cells")
+        rows = np.concatenate([rows[parent], _layer_states(lay, ptr, cycle)], axis=1)
+        Z = lay.next_values() if nxt is not None else np.zeros((0, 0))
+        del lay                          # the layer's values: only the next layer's are kept
+        budget.hold(X, ptr, cycle, labels, rows, Z)
+    return PlaneCells(X, ptr, cycle, labels, rows, budget)
+
+
+def cut_plane(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float, max_cells: int,
+              max_bytes: int | None = None, func: str = "reluthe.regions") -> Cut:
+    """Cut the rectangle ``[low, high]`` (2-D) by every kink of every hidden unit of ``net``.
+
+    The layer-at-once engine of this module where no vertex comes within the tolerance of a
+    kink it is not on; otherwise :func:`~reluthe.regions._engine.subdivide` (the sequential
+    engine, with its tolerance semantics). Raises InvalidInputError where a value overflows,
+    RegionLimitError beyond ``max_cells`` cells or the memory budget ``max_bytes`` (None: the
+    default budget).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reluthe.nets import as_plnet
+    >>> net = as_plnet([(np.array([[1.0, 0.2], [0.3, 1.0]]), np.array([0.1, -0.2])),
+    ...                 (np.ones((1, 2)), np.zeros(1))])
+    >>> cut = cut_plane(net, -np.ones(2), np.ones(2), tol=1e-10, max_cells=100)
+    >>> type(cut.sub).__name__, cut.sub.N
+    ('PlaneCells', [9, 12, 4])
+    """
+    if max_bytes is None:
+        max_bytes = default_budget()
+    weights = sum(a.nbytes for layer in net.layers for a in (layer.weight, layer.bias))
+    weights += sum(a.nbytes for a in net.output) if net.output is not None else 0
+    try:
+        cells = _cut_generic(net, low, high, tol, max_cells, _Budget(max_bytes, weights), func)
+    except _NotGeneric:
+        cells = None
+    if cells is None:                    # outside the except block: its arrays are freed
+        return subdivide(net, low, high, tol=tol, max_cells=max_cells, max_bytes=max_bytes,
+                         func=func)
+    return Cut(cells, net, _split_table(net), func)

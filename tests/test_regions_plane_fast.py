@@ -1,0 +1,139 @@
+"""The plane engine (all kinks of a layer at once) against the sequential engine.
+
+Both cut the same rectangle; where no vertex comes within the tolerance of a kink they must find
+the same subdivision: the same f-vector, the same set of patterns, the same areas (up to
+rounding: the new vertices are interpolated along different edges) and the same facets with the
+same labels. Where a vertex does come that close, the plane engine hands over to the sequential
+one (exact tolerance semantics).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reluthe import RegionLimitError, regions
+from reluthe.nets import Activation, PLLayer, PLNet, as_plnet
+from reluthe.regions import _plane_cut
+from reluthe.regions._engine import subdivide
+from reluthe.regions._plane import _cell_areas
+from reluthe.regions._plane_cut import PlaneCells, cut_plane
+
+LOW, HIGH = -np.ones(2), np.ones(2)
+EPS = np.finfo(np.float64).eps
+
+
+def he_net(widths, seed, bias_std=None):
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for fi, fo in zip(widths[:-1], widths[1:]):
+        w = rng.normal(0, np.sqrt(2 / fi), (fo, fi))
+        b = (rng.uniform(-1 / np.sqrt(fi), 1 / np.sqrt(fi), fo) if bias_std is None
+             else rng.normal(0, bias_std, fo))
+        pairs.append((w, b))
+    return as_plnet(pairs + [(np.ones((1, widths[-1])), np.zeros(1))])
+
+
+def _facets(sub, patterns):
+    """Interior facets as {(pattern a, pattern b) sorted: label}."""
+    ca, cb, labels = sub.facet_cells()
+    return {tuple(sorted((patterns[a], patterns[b]))): int(lab)
+            for a, b, lab in zip(ca, cb, labels)}
+
+
+def assert_same_subdivision(net, low=LOW, high=HIGH):
+    fast = cut_plane(net, low, high, tol=1e-10, max_cells=10 ** 6).sub
+    ref = subdivide(net, low, high, tol=1e-10, max_cells=10 ** 6).sub
+    assert isinstance(fast, PlaneCells)
+    assert list(fast.N) == list(ref.N)
+    pf = [bytes(r) for r in fast.cell_patterns()]
+    pr = [bytes(r) for r in ref.cell_patterns()]
+    assert len(set(pf)) == len(pf) and set(pf) == set(pr)
+    area_f = dict(zip(pf, _cell_areas(fast)))
+    area_r = dict(zip(pr, _cell_areas(ref)))
+    box = float(np.prod(high - low))
+    # areas from interpolated vertices: rounding of a few ulps of the box's coordinates
+    tol = 64 * EPS * box
+    assert max(abs(area_f[p] - area_r[p]) for p in pf) <= tol
+    assert sum(area_f.values()) == pytest.approx(box, rel=1e-12)
+    assert _facets(fast, pf) == _facets(ref, pr)
+    return fast
+
+
+@pytest.mark.parametrize("widths, bias_std", [
+    ([2, 12], None), ([2, 16, 16, 16], None), ([2, 32, 32], None), ([2] + [6] * 7, None),
+    ([2, 20, 20, 20], 1e-3), ([2, 24, 24], 1e-4)], ids=["one-layer", "3x16", "2x32", "deep-7",
+                                                       "tiny-bias-3x20", "tiny-bias-2x24"])
+def test_same_subdivision_as_the_sequential_engine(widths, bias_std):
+    assert_same_subdivision(he_net(widths, 3, bias_std))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), width=st.integers(1, 14), depth=st.integers(1, 5),
+       tiny=st.booleans())
+def test_random_nets_match_the_sequential_engine(seed, width, depth, tiny):
+    net = he_net([2] + [width] * depth, seed, 1e-3 if tiny else None)
+    rng = np.random.default_rng(seed)
+    low = rng.uniform(-2, 0, 2)
+    assert_same_subdivision(net, low, low + rng.uniform(0.1, 3, 2))
+
+
+def test_several_breakpoints_and_slopes():
+    rng = np.random.default_rng(5)
+    layers = (PLLayer(rng.normal(size=(6, 2)), rng.normal(scale=0.3, size=6),
+                      Activation.hardtanh(-0.5, 0.5)),
+              PLLayer(rng.normal(size=(5, 6)), rng.normal(scale=0.3, size=5),
+                      Activation.leaky_relu(0.1)))
+    assert_same_subdivision(PLNet(layers, (np.ones((1, 5)), np.zeros(1)), 2, (2,)))
+
+
+def test_public_result_is_the_same_with_either_engine(monkeypatch):
+    net = he_net([2, 24, 24], 8)
+    fast = regions.count_on_plane(net, np.zeros(2), [1, 0], [0, 1])
+    monkeypatch.setattr(_plane_cut, "_cut_generic", _not_generic)
+    ref = regions.count_on_plane(net, np.zeros(2), [1, 0], [0, 1])
+    assert (fast.count, fast.linear_count, fast.f_vector) == (ref.count, ref.linear_count,
+                                                             ref.f_vector)
+    order_f = np.lexsort(fast.patterns.T)
+    order_r = np.lexsort(ref.patterns.T)
+    np.testing.assert_array_equal(fast.patterns[order_f], ref.patterns[order_r])
+    np.testing.assert_allclose(fast.areas[order_f], ref.areas[order_r], rtol=0,
+                               atol=64 * EPS * 4)
+    edges = {tuple(sorted((tuple(fast.patterns[a]), tuple(fast.patterns[b])))): n
+             for a, b, n in fast.graph.edges(data="neuron")}
+    edges_ref = {tuple(sorted((tuple(ref.patterns[a]), tuple(ref.patterns[b])))): n
+                 for a, b, n in ref.graph.edges(data="neuron")}
+    assert edges == edges_ref
+
+
+def _not_generic(*args, **kwargs):
+    raise _plane_cut._NotGeneric
+
+
+@pytest.mark.parametrize("pairs", [
+    # kinks through one point (zero biases, the box centre)
+    [(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.zeros(3))],
+    # a kink through a corner of the box
+    [(np.array([[1.0, 1.0], [1.0, -0.3]]), np.array([-2.0, 0.1]))],
+    # two units with the same kink
+    [(np.array([[1.0, 0.5], [2.0, 1.0]]), np.array([0.1, 0.2]))],
+], ids=["concurrent", "corner", "coincident"])
+def test_degenerate_layers_go_to_the_sequential_engine(pairs, monkeypatch):
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return subdivide(*args, **kwargs)
+
+    monkeypatch.setattr(_plane_cut, "subdivide", counting)
+    net = as_plnet(pairs + [(np.ones((1, pairs[-1][0].shape[0])), np.zeros(1))])
+    cut = cut_plane(net, LOW, HIGH, tol=1e-10, max_cells=100)
+    assert calls == [1] and not isinstance(cut.sub, PlaneCells)
+
+
+def test_region_limit_reports_the_count_reached():
+    with pytest.raises(RegionLimitError, match="max_regions=40") as info:
+        cut_plane(he_net([2, 16, 16], 1), LOW, HIGH, tol=1e-10, max_cells=40)
+    assert info.value.found > 40
