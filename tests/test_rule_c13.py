@@ -87,3 +87,37 @@ def test_evidence_reports_the_family_and_hanin_rolnick_densities():
     assert ev["D_train_trained"]["value"] == pytest.approx(0.4, abs=0.02)
     assert ev["per_neuron_density"]["he_init"]["layers"] == [0.06] * 4
     assert set(ev["density"]["final"]) == {"train", "train_rotated"}
+
+
+def _with_local(measured, train_counts, rotated_counts):
+    """Every init/best_val row gets local counts: the same for the test family (none rotated
+    differ), ``train_counts`` around training points and ``rotated_counts`` around their copies."""
+    for r in measured["raw"]:
+        if r["stage"] in ("init", "best_val"):
+            r.update(local_train=list(train_counts), local_train_rotated=list(rotated_counts),
+                     local_test=[4, 4], local_test_rotated=[4, 4])
+    measured["design"]["local"] = {"norm": "1", "radius": 0.05, "n_points": len(train_counts),
+                                   "seeds": [0, 1, 2, 3]}
+    return measured
+
+
+def test_local_complexity_is_reported_beside_the_verdict():
+    plain = decide(_measured(0.4, 0.4))
+    out = decide(_with_local(_measured(0.4, 0.4), [2, 8], [4, 4]))
+    assert out.verdict == plain.verdict  # reported, never judged
+    local = out.evidence["local_complexity"]
+    assert local["radius"] == 0.05 and local["norm"] == "1"
+    for stage in ("init", "best_val"):
+        assert local[stage]["geomean_train"] == pytest.approx(4.0)  # sqrt(2 * 8)
+        assert local[stage]["log_ratio_train"]["value"] == pytest.approx(0.0, abs=1e-12)
+        assert local[stage]["geomean_test"] == pytest.approx(4.0)
+    skewed = decide(_with_local(_measured(0.4, 0.4), [8, 8], [2, 2]))
+    ratio = skewed.evidence["local_complexity"]["best_val"]["log_ratio_train"]["value"]
+    assert ratio == pytest.approx(math.log(4.0))
+    assert "Local complexity" in skewed.explanation and "8.0 around training" in skewed.explanation
+
+
+def test_records_without_local_counts_still_decide():
+    out = decide(_measured(0.4, 0.4))
+    assert out.evidence["local_complexity"] == {}
+    assert "Local complexity" not in out.explanation
