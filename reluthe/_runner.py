@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reluthe import __version__
-from reluthe._cache import MeasurementCache, file_mode
+from reluthe._cache import MeasurementCache
 from reluthe._environment import environment, tools_imported
+from reluthe._files import file_mode
 from reluthe.claims._base import Claim, ClaimResult, Context, Outcome, Settings, Verdict
 from reluthe.claims._records import check_measured, encode
 

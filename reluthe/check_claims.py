@@ -35,13 +35,8 @@ from pathlib import Path
 
 from reluthe import claims as claims_pkg
 from reluthe._backends import CLUSTER_BACKENDS, backend_session, prepare_backend
-from reluthe._cache import (
-    CACHE_ENV,
-    MeasurementCache,
-    atomic_write_text,
-    code_version,
-    default_cache_dir,
-)
+from reluthe._cache import CACHE_ENV, MeasurementCache, code_version, default_cache_dir
+from reluthe._files import atomic_write_text
 from reluthe._progress import HEARTBEAT_S, RunProgress
 from reluthe._redecide import redecide
 from reluthe._runner import ClaimRun, run_claims, run_record

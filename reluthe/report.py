@@ -36,7 +36,7 @@ from pathlib import Path
 
 from reluthe._answer_hidden import answer_hidden_layers
 from reluthe._answer_sparse import answer_sparsity
-from reluthe._cache import atomic_write_text
+from reluthe._files import atomic_write_text
 
 __all__ = ["rebuild", "render"]
 

@@ -10,13 +10,8 @@ import pytest
 
 from reluthe import _cache, check_claims
 from reluthe import claims as claims_pkg
-from reluthe._cache import (
-    MeasurementCache,
-    atomic_write_text,
-    cache_key,
-    code_version,
-    default_cache_dir,
-)
+from reluthe._cache import MeasurementCache, cache_key, code_version, default_cache_dir
+from reluthe._files import atomic_write_text
 from reluthe.check_claims import main
 from reluthe.claims import Check, Claim, Outcome, Settings, Verdict
 from reluthe.claims._catalogue import CATALOGUE

@@ -42,7 +42,8 @@ All counts are exact in float64 up to a relative tolerance ``tol`` (a vertex wit
 result reports ``tol``, ``linear_tol`` and ``smallest_size``. ``.graph`` is a
 :class:`networkx.Graph` with one node per region (attribute ``pattern``) and one edge per pair of
 regions sharing a facet (attribute ``neuron``: ``(layer, index)`` of the unit that flips). Networks
-are torch modules, lists of ``(W, b)`` pairs (ReLU between pairs) or :class:`reluthe.nets.PLNet`.
+are torch modules, lists of ``(W, b)`` pairs (ReLU between pairs) or :class:`reluthe.nets.PLNet`;
+every function takes ``input_shape=`` for a convolutional module (points in that shape or flat).
 ``max_regions`` stops an exploding count with :class:`~reluthe.errors.RegionLimitError`, and so
 does ``max_memory`` (bytes; default half of the memory available at the call), checked before
 every step that grows the arrays. Finite inputs whose products overflow float64 raise

@@ -39,7 +39,7 @@ beyond. Measured by ``benchmarks/local_complexity.py --full`` (one layer of n un
 def count_in_box(net, low, high, *, tol: float = DEFAULT_TOL,
                  linear_tol: float = DEFAULT_LINEAR_TOL,
                  max_regions: int = 1_000_000, max_memory: int | None = None,
-                 engine: str = "auto") -> BoxRegions:
+                 engine: str = "auto", input_shape=None) -> BoxRegions:
     """Count the activation regions in the box ``[low, high]`` exactly (any input dimension).
 
     An activation pattern is the state of every hidden unit (a ReLU unit is on where its
@@ -59,7 +59,8 @@ def count_in_box(net, low, high, *, tol: float = DEFAULT_TOL,
     net : torch.nn.Module, list of (W, b), or reluthe.nets.PLNet
         The network (see :mod:`reluthe.nets`); the output layer is not part of the pattern.
     low, high : array-like
-        Corners of the box, ``low < high`` in every coordinate.
+        Corners of the box, ``low < high`` in every coordinate: each one input of ``net``, flat
+        or in the network's input shape or ``input_shape`` (flattened in C order).
     tol, linear_tol, max_regions, max_memory
         As in :func:`count_on_line`. Under the search engine a region counts when it holds a
         Euclidean ball of radius ``tol`` in coordinates scaled to the box (``[-1, 1]^d``), and
@@ -69,6 +70,8 @@ def count_in_box(net, low, high, *, tol: float = DEFAULT_TOL,
         ``"search"``: the output-sensitive search (``volumes`` NaN, ``f_vector`` empty);
         ``"auto"``: the lattice up to :data:`LATTICE_MAX_DIM` input dimensions, the search
         beyond. ``result.engine`` says which ran.
+    input_shape : sequence of int, optional
+        Shape of one input, as in :func:`count_on_line`.
 
     Returns
     -------
@@ -79,8 +82,9 @@ def count_in_box(net, low, high, *, tol: float = DEFAULT_TOL,
     Raises
     ------
     InvalidInputError
-        An empty or inverted box, wrong dimensions, NaN/inf, a dtype that is not real, values
-        that overflow float64.
+        An empty or inverted box, a corner whose shape is not one input of the network, an
+        ``input_shape`` that does not fit it (or none for a convolutional torch module), NaN/inf,
+        a dtype that is not real, values that overflow float64.
     RegionLimitError
         More than ``max_regions`` regions, or the memory budget ``max_memory`` reached.
 
@@ -102,9 +106,9 @@ def count_in_box(net, low, high, *, tol: float = DEFAULT_TOL,
     (8, 12, 'search', 1e-07)
     """
     func = "reluthe.regions.count_in_box"
-    pl = net_for(net, func)
-    low = point(low, net=pl, param="low", func=func)
-    high = point(high, net=pl, param="high", func=func)
+    pl = net_for(net, func, input_shape)
+    low = point(low, net=pl, param="low", func=func, input_shape=input_shape)
+    high = point(high, net=pl, param="high", func=func, input_shape=input_shape)
     if not np.all(low < high):
         bad = int(np.flatnonzero(~(low < high))[0])
         raise InvalidInputError(f"The 'low' and 'high' parameters of {func} must satisfy low < "

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from reluthe._validate import _fmt, check_positive_int, check_real_array
+from reluthe._validate import _fmt, check_int_sequence, check_positive_int, check_real_array
 from reluthe.errors import InvalidInputError
 from reluthe.nets import PLNet, as_plnet
 from reluthe.regions._complex import ROUNDING_LEVEL
@@ -48,20 +48,88 @@ def warn_merges(snapped: int, tol: float, func: str):
             f"(result.tol_merges = {snapped}).", ToleranceWarning, stacklevel=3)
 
 
-def net_for(net, func: str) -> PLNet:
-    return as_plnet(net, func=func)
+def net_for(net, func: str, input_shape=None) -> PLNet:
+    """``net`` as a :class:`~reluthe.nets.PLNet`; ``input_shape`` (one input's shape, needed for
+    a torch module that starts with a convolution or pooling) must hold its inputs.
 
-
-def point(value, *, net: PLNet, param: str, func: str) -> np.ndarray:
-    """A finite input point matching the network (flattened when given in ``input_shape``)."""
-    arr = check_real_array(value, param=param, func=func)
-    if arr.ndim != 1 and tuple(arr.shape) == tuple(net.input_shape):
-        arr = arr.reshape(-1)
-    if arr.ndim != 1 or arr.shape[0] != net.input_dim:
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net_for([(np.eye(4), np.zeros(4)), (np.ones((1, 4)), [0.0])], "f", (1, 2, 2)).input_dim
+    4
+    """
+    if input_shape is not None:
+        input_shape = check_int_sequence(input_shape, param="input_shape", func=func, min_len=1)
+    try:
+        pl = as_plnet(net, input_shape=input_shape, func=func)
+    except InvalidInputError as exc:
+        if input_shape is None and "is needed" in str(exc):      # nets' "input shape is needed"
+            raise InvalidInputError(
+                f"{exc} Or pass the shape of one input, without the batch dimension, to "
+                f"{func} itself (e.g. input_shape=(1, 8, 8)).") from exc
+        raise
+    if input_shape is not None and int(np.prod(input_shape)) != pl.input_dim:
         raise InvalidInputError(
-            f"The {param!r} parameter of {func} must be a point of dimension {net.input_dim} "
-            f"(the network's input). Got shape {arr.shape} instead.")
-    return arr
+            f"The 'input_shape' parameter of {func} must hold the network's {pl.input_dim} "
+            f"inputs. Got {_fmt(input_shape)} ({int(np.prod(input_shape))} values) instead.")
+    return pl
+
+
+def input_shapes(net: PLNet, input_shape=None) -> list[tuple[int, ...]]:
+    """The shapes in which one input of ``net`` is accepted: flat, the network's own input shape
+    and ``input_shape`` (checked by :func:`net_for`)."""
+    shapes = {(net.input_dim,), tuple(net.input_shape)}
+    if input_shape is not None:
+        shapes.add(tuple(int(s) for s in input_shape))
+    return sorted(shapes, key=lambda s: (len(s), s))
+
+
+def point(value, *, net: PLNet, param: str, func: str, input_shape=None) -> np.ndarray:
+    """One finite input point of ``net``, flat or in an input shape (:func:`input_shapes`),
+    flattened in C order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reluthe.nets import as_plnet
+    >>> net = as_plnet([(np.eye(4), np.zeros(4)), (np.ones((1, 4)), [0.0])])
+    >>> point(np.ones((2, 2)), net=net, param="x", func="f", input_shape=(2, 2)).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    arr = check_real_array(value, param=param, func=func)
+    shapes = input_shapes(net, input_shape)
+    if tuple(arr.shape) not in shapes:
+        raise InvalidInputError(
+            f"The {param!r} parameter of {func} must be one input of the network, a point of "
+            f"dimension {net.input_dim} ({net.input_dim} values) with shape one of {shapes} "
+            f"(flattened in C order). Got shape {arr.shape} instead.")
+    return arr.reshape(-1)
+
+
+def point_rows(value, *, net: PLNet, param: str, func: str, input_shape=None) -> np.ndarray:
+    """Inputs of ``net`` as the rows of an ``(n, input_dim)`` array: ``value`` has shape
+    ``(n, *shape)`` with ``shape`` one of :func:`input_shapes` (or ``(n,)`` for a network with
+    one input).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from reluthe.nets import as_plnet
+    >>> net = as_plnet([(np.eye(4), np.zeros(4)), (np.ones((1, 4)), [0.0])])
+    >>> point_rows(np.zeros((3, 1, 2, 2)), net=net, param="x", func="f",
+    ...            input_shape=(1, 2, 2)).shape
+    (3, 4)
+    """
+    arr = check_real_array(value, param=param, func=func)
+    if arr.ndim == 1 and net.input_dim == 1:
+        arr = arr[:, None]
+    shapes = input_shapes(net, input_shape)
+    if arr.ndim < 2 or tuple(arr.shape[1:]) not in shapes:
+        raise InvalidInputError(
+            f"The {param!r} parameter of {func} must have shape (n, {net.input_dim}) or (n, "
+            f"*shape) with shape one of {shapes} (one input of the network, {net.input_dim} "
+            f"values, flattened in C order). Got shape {arr.shape} instead.")
+    return arr.reshape(arr.shape[0], net.input_dim)
 
 
 def tolerance(value, *, param: str, func: str) -> float:

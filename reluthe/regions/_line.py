@@ -26,7 +26,8 @@ __all__ = ["count_on_line"]
 
 def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
                   linear_tol: float = DEFAULT_LINEAR_TOL,
-                  max_regions: int = 1_000_000, max_memory: int | None = None) -> LineRegions:
+                  max_regions: int = 1_000_000, max_memory: int | None = None,
+                  input_shape=None) -> LineRegions:
     """Count the activation regions that the segment from ``start`` to ``end`` crosses.
 
     An activation pattern is the state of every hidden unit (a ReLU unit is on where its
@@ -43,7 +44,9 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
     net : torch.nn.Module, list of (W, b), or reluthe.nets.PLNet
         The network (see :mod:`reluthe.nets`); the output layer is not part of the pattern.
     start, end : array-like
-        End points of the segment (input dimension of ``net``); they must differ.
+        End points of the segment; they must differ. Each is one input of ``net``: its
+        ``input_dim`` values, or an array in the network's input shape or in ``input_shape``
+        (e.g. ``(1, 8, 8)`` for a convolutional net), flattened in C order.
     tol : float
         A vertex with ``|z - kink| <= tol * scale`` lies on that kink (``scale``: the largest
         ``|z - kink|`` over the segment at the start of the layer).
@@ -59,6 +62,10 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
         Memory budget in bytes (default None: half of the memory available at the call, see
         :mod:`reluthe.regions._memory`). It is checked before every step that grows the arrays;
         reaching it raises :class:`~reluthe.errors.RegionLimitError`.
+    input_shape : sequence of int, optional
+        Shape of one input without the batch dimension, for a torch module that starts with a
+        convolution or pooling (as in :func:`reluthe.nets.as_plnet`); with any network, the
+        points may then also come in this shape. It must hold the network's inputs.
 
     Returns
     -------
@@ -70,8 +77,9 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
     Raises
     ------
     InvalidInputError
-        ``start == end``, wrong dimension, NaN/inf in the points or the network, a dtype that
-        is not real, values that overflow float64.
+        ``start == end``, a point whose shape is not one input of the network, an
+        ``input_shape`` that does not fit it (or none for a convolutional torch module), NaN/inf
+        in the points or the network, a dtype that is not real, values that overflow float64.
     RegionLimitError
         More than ``max_regions`` regions, or the memory budget ``max_memory`` reached.
 
@@ -88,11 +96,22 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
     >>> res = regions.count_on_line(net, [-1.0], [2.0])
     >>> res.count, res.breakpoints.round(6).tolist(), res.patterns.tolist()
     (3, [0.333333, 0.666667], [[0, 0], [1, 0], [1, 1]])
+
+    A convolutional torch module needs ``input_shape``; the points may then come in it:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(18, 1))
+    >>> img = np.random.default_rng(0).normal(size=(1, 5, 5))
+    >>> res = regions.count_on_line(conv, -img, img, input_shape=(1, 5, 5))
+    >>> res.patterns.shape[1], res.start.shape
+    (18, (25,))
     """
     func = "reluthe.regions.count_on_line"
-    pl = net_for(net, func)
-    start = point(start, net=pl, param="start", func=func)
-    end = point(end, net=pl, param="end", func=func)
+    pl = net_for(net, func, input_shape)
+    start = point(start, net=pl, param="start", func=func, input_shape=input_shape)
+    end = point(end, net=pl, param="end", func=func, input_shape=input_shape)
     if np.array_equal(start, end):
         raise InvalidInputError(f"The 'end' parameter of {func} must differ from 'start' (a "
                                 f"segment of positive length). Got end == start == "

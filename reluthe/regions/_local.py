@@ -10,40 +10,15 @@ import numpy as np
 
 from reluthe._backends import parallel_map, prepare_backend
 from reluthe._progress import Silent
-from reluthe._validate import _fmt, check_real_array
+from reluthe._validate import _fmt
 from reluthe.errors import InvalidInputError
-from reluthe.nets import PLNet, as_plnet
-from reluthe.regions._common import limit, numeric_guard
+from reluthe.nets import PLNet
+from reluthe.regions._common import limit, net_for, numeric_guard, point, point_rows
 from reluthe.regions._local_result import LocalRegions
 from reluthe.regions._memory import memory_budget
 from reluthe.regions._search import NORMS, SEARCH_TOL, Domain, search
 
 __all__ = ["count_near", "count_near_many"]
-
-
-def _net(net, input_shape, func: str) -> PLNet:
-    pl = as_plnet(net, input_shape=input_shape, func=func)
-    if input_shape is not None and int(np.prod(input_shape)) != pl.input_dim:
-        raise InvalidInputError(
-            f"The 'input_shape' parameter of {func} must hold the network's {pl.input_dim} "
-            f"inputs. Got {_fmt(input_shape)} ({int(np.prod(input_shape))} values) instead.")
-    return pl
-
-
-def _points(value, net: PLNet, input_shape, *, param: str, func: str, many: bool) -> np.ndarray:
-    """Points as rows of flattened inputs; a point may come in the net's input shape."""
-    arr = check_real_array(value, param=param, func=func)
-    shapes = {tuple(net.input_shape), (net.input_dim,)}
-    if input_shape is not None:
-        shapes.add(tuple(int(s) for s in input_shape))
-    one = tuple(arr.shape[1:]) if many else tuple(arr.shape)
-    if not (arr.ndim >= (2 if many else 1) and one in shapes):
-        what = "(n, *shape)" if many else "shape"
-        raise InvalidInputError(
-            f"The {param!r} parameter of {func} must have {what} with shape one of "
-            f"{sorted(shapes)} (the network's input, {net.input_dim} values). Got shape "
-            f"{arr.shape} instead.")
-    return arr.reshape(-1, net.input_dim) if many else arr.reshape(-1)
 
 
 def _radius(value, center: np.ndarray, func: str) -> float:
@@ -162,8 +137,8 @@ def count_near(net, center, radius, *, norm: str = "inf", tol: float = SEARCH_TO
     True
     """
     func = "reluthe.regions.count_near"
-    pl = _net(net, input_shape, func)
-    center = _points(center, pl, input_shape, param="center", func=func, many=False)
+    pl = net_for(net, func, input_shape)
+    center = point(center, net=pl, input_shape=input_shape, param="center", func=func)
     radius = _radius(radius, center, func)
     tol, max_regions, max_bytes = _settings(norm, tol, max_regions, max_memory, pl.input_dim,
                                             func)
@@ -215,8 +190,8 @@ def count_near_many(net, points, radius, *, norm: str = "inf", tol: float = SEAR
     True
     """
     func = "reluthe.regions.count_near_many"
-    pl = _net(net, input_shape, func)
-    pts = _points(points, pl, input_shape, param="points", func=func, many=True)
+    pl = net_for(net, func, input_shape)
+    pts = point_rows(points, net=pl, input_shape=input_shape, param="points", func=func)
     if pts.shape[0] == 0:
         raise InvalidInputError(f"The 'points' parameter of {func} must hold at least one "
                                 f"point. Got shape {np.shape(points)} instead.")

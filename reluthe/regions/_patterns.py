@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from reluthe._validate import check_positive_int, check_real_array
+from reluthe._validate import check_positive_int
 from reluthe.errors import InvalidInputError
 from reluthe.nets import PLNet
-from reluthe.regions._common import net_for
+from reluthe.regions._common import net_for, point_rows
 from reluthe.regions._memory import memory_budget, over_budget
 
 __all__ = ["PatternCount", "count_patterns", "pattern_codes"]
@@ -17,18 +17,9 @@ _U = 2.0 ** -53          # unit roundoff of float64 (round to nearest)
 _ETA = 2.0 ** -1074      # smallest subnormal: covers underflow, which the gamma model ignores
 
 
-def _check(net, points, func: str) -> tuple[PLNet, np.ndarray]:
-    pl = net_for(net, func)
-    pts = check_real_array(points, param="points", func=func)
-    if pts.ndim == 1 and pl.input_dim == 1:
-        pts = pts[:, None]
-    if pts.ndim > 2 and tuple(pts.shape[1:]) == tuple(pl.input_shape):
-        pts = pts.reshape(pts.shape[0], -1)
-    if pts.ndim != 2 or pts.shape[1] != pl.input_dim:
-        raise InvalidInputError(
-            f"The 'points' parameter of {func} must have shape (n, {pl.input_dim}) to match the "
-            f"network's input dimension. Got shape {pts.shape} instead.")
-    return pl, pts
+def _check(net, points, input_shape, func: str) -> tuple[PLNet, np.ndarray]:
+    pl = net_for(net, func, input_shape)
+    return pl, point_rows(points, net=pl, param="points", func=func, input_shape=input_shape)
 
 
 def _layout(net: PLNet) -> list[tuple[int, int]]:
@@ -187,9 +178,18 @@ def _distinct_rows(words: np.ndarray) -> int:
 
 
 def pattern_codes(net, points, *, chunk_size: int = 4096,
-                  max_memory: int | None = None) -> np.ndarray:
+                  max_memory: int | None = None, input_shape=None) -> np.ndarray:
     """Packed activation patterns of ``points``: uint8 array (n, bytes); equal rows = equal
     patterns (one bit per unit and kink, ``z > kink``; each layer starts a new byte).
+
+    Parameters
+    ----------
+    net, points, chunk_size, max_memory, input_shape
+        As in :func:`count_patterns` (the patterns are not certified here).
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (n, bytes)
 
     Examples
     --------
@@ -199,7 +199,7 @@ def pattern_codes(net, points, *, chunk_size: int = 4096,
     [[128], [128]]
     """
     func = "reluthe.regions.pattern_codes"
-    pl, pts = _check(net, points, func)
+    pl, pts = _check(net, points, input_shape, func)
     chunk_size = check_positive_int(chunk_size, param="chunk_size", func=func)
     n_bytes = sum(n for _, n in _layout(pl))
     _check_memory(pl, pts.shape[0], chunk_size, n_bytes, max_memory, func)
@@ -236,7 +236,7 @@ class PatternCount(int):
 
 
 def count_patterns(net, points, *, chunk_size: int = 4096,
-                   max_memory: int | None = None) -> int:
+                   max_memory: int | None = None, input_shape=None) -> int:
     """Number of distinct activation patterns among the points whose pattern is **certified**: a
     lower bound on the number of activation regions of positive volume that the points meet.
 
@@ -288,13 +288,18 @@ def count_patterns(net, points, *, chunk_size: int = 4096,
     ----------
     net : torch.nn.Module, list of (W, b), or reluthe.nets.PLNet
         The network.
-    points : array-like, shape (n, input_dim)
-        Sample inputs (``(n, *input_shape)`` is flattened).
+    points : array-like, shape (n, input_dim) or (n, *shape)
+        Sample inputs: flat, or in the network's input shape or ``input_shape`` (e.g.
+        ``(n, 1, 8, 8)`` images for a convolutional net), flattened in C order.
     chunk_size : int
         Points pushed through the network at once (small chunks stay in cache).
     max_memory : int, optional
         Memory budget in bytes for the codes and one chunk's arrays (default None: half of
         the available memory); checked before anything is allocated.
+    input_shape : sequence of int, optional
+        Shape of one input without the batch dimension, for a torch module that starts with a
+        convolution or pooling (as in :func:`reluthe.nets.as_plnet`); it must hold the
+        network's inputs.
 
     Returns
     -------
@@ -305,8 +310,9 @@ def count_patterns(net, points, *, chunk_size: int = 4096,
     Raises
     ------
     InvalidInputError
-        NaN/inf, a dtype that is not real, a dimension that does not match the network, or
-        pre-activations that overflow float64.
+        NaN/inf, a dtype that is not real, points whose shape is not ``(n, *shape)`` of one
+        input of the network, an ``input_shape`` that does not fit it (or none for a
+        convolutional torch module), or pre-activations that overflow float64.
     RegionLimitError
         The memory budget ``max_memory`` would be exceeded.
 
@@ -321,9 +327,20 @@ def count_patterns(net, points, *, chunk_size: int = 4096,
     >>> n = regions.count_patterns(net, [[0.0, 0.5], [0.5, 0.5], [-0.5, 0.5]])  # first on a kink
     >>> int(n), n.uncertified, n.n_points
     (2, 1, 3)
+
+    Images for a convolutional torch module, with ``input_shape``:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(18, 1))
+    >>> imgs = np.random.default_rng(0).normal(size=(100, 1, 5, 5))
+    >>> n = regions.count_patterns(conv, imgs, input_shape=(1, 5, 5))
+    >>> n.n_points, 1 < n <= 100
+    (100, True)
     """
     func = "reluthe.regions.count_patterns"
-    pl, pts = _check(net, points, func)
+    pl, pts = _check(net, points, input_shape, func)
     chunk_size = check_positive_int(chunk_size, param="chunk_size", func=func)
     if pts.shape[0] == 0:
         return PatternCount(0, 0, 0)

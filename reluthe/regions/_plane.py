@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from reluthe._validate import _fmt
+from reluthe._validate import _fmt, check_int_sequence, check_positive_float, check_real_array
 from reluthe.errors import InvalidInputError
 from reluthe.regions._common import (
     DEFAULT_LINEAR_TOL,
@@ -127,7 +127,8 @@ class _Polygons:
 
 def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
                    tol: float = DEFAULT_TOL, linear_tol: float = DEFAULT_LINEAR_TOL,
-                   max_regions: int = 10_000_000, max_memory: int | None = None) -> PlaneRegions:
+                   max_regions: int = 10_000_000, max_memory: int | None = None,
+                   input_shape=None) -> PlaneRegions:
     """Count the activation regions in the slice ``origin + a u + b v``, ``(a, b)`` in ``extent``.
 
     An activation pattern is the state of every hidden unit (a ReLU unit is on where its
@@ -147,10 +148,12 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     net : torch.nn.Module, list of (W, b), or reluthe.nets.PLNet
         The network (see :mod:`reluthe.nets`); the output layer is not part of the pattern.
     origin, u, v : array-like
-        A point and two linearly independent directions of the input space.
+        A point and two linearly independent directions of the input space: each one input of
+        ``net``, flat or in the network's input shape or ``input_shape`` (flattened in C order;
+        :func:`plane_through` gives them flat).
     extent : (a0, a1, b0, b1)
         The rectangle of slice coordinates, ``a0 < a1``, ``b0 < b1``.
-    tol, linear_tol, max_regions, max_memory
+    tol, linear_tol, max_regions, max_memory, input_shape
         As in :func:`count_on_line`.
 
     Returns
@@ -162,8 +165,10 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     Raises
     ------
     InvalidInputError
-        Collinear ``u`` and ``v``, an empty or inverted extent, wrong dimensions, NaN/inf, a
-        dtype that is not real, values that overflow float64.
+        Collinear ``u`` and ``v``, an empty or inverted extent, a point or direction whose
+        shape is not one input of the network, an ``input_shape`` that does not fit it (or none
+        for a convolutional torch module), NaN/inf, a dtype that is not real, values that
+        overflow float64.
     RegionLimitError
         More than ``max_regions`` regions, or the memory budget ``max_memory`` reached.
 
@@ -183,10 +188,9 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     (6, 4.0, 6)
     """
     func = "reluthe.regions.count_on_plane"
-    pl = net_for(net, func)
-    origin = point(origin, net=pl, param="origin", func=func)
-    u = point(u, net=pl, param="u", func=func)
-    v = point(v, net=pl, param="v", func=func)
+    pl = net_for(net, func, input_shape)
+    origin, u, v = (point(value, net=pl, param=name, func=func, input_shape=input_shape)
+                    for value, name in ((origin, "origin"), (u, "u"), (v, "v")))
     _check_basis(u, v, func)
     a0, a1, b0, b1 = _extent(extent, func)
     check_domain(np.array([a0, b0]), np.array([a1, b1]), func, "extent")
@@ -216,27 +220,75 @@ def _norm_scale(d: np.ndarray) -> float:
     return 1.0 if 1e-150 <= top <= 1e150 else top
 
 
-def plane_through(p0, p1, p2, *, margin: float = 0.25):
+def _flat_points(named, input_shape, func: str) -> list[np.ndarray]:
+    """The points of :func:`plane_through` flattened in C order: each in ``input_shape`` or flat
+    with its number of values when it is given, else in any shapes of one size."""
+    pts = [check_real_array(p, param=name, func=func) for name, p in named]
+    if input_shape is not None:
+        accepted = sorted({input_shape, (int(np.prod(input_shape)),)}, key=len)
+        bad = [(name, p) for (name, _), p in zip(named, pts) if p.shape not in accepted]
+        if bad:
+            raise InvalidInputError(
+                f"The {bad[0][0]!r} parameter of {func} must be one input of shape one of "
+                f"{accepted} (input_shape={input_shape}, flattened in C order). Got shape "
+                f"{bad[0][1].shape} instead.")
+    for (name, _), p in zip(named[1:], pts[1:]):
+        if p.size != pts[0].size:
+            raise InvalidInputError(
+                f"The {name!r} parameter of {func} must have as many values as 'p0' "
+                f"({pts[0].size}, in any shape, flattened in C order). Got shape {p.shape} "
+                f"({p.size} values) instead.")
+    return [p.reshape(-1) for p in pts]
+
+
+def plane_through(p0, p1, p2, *, margin: float = 0.25, input_shape=None):
     """The slice through three points: ``(origin, u, v, extent)`` for :func:`count_on_plane`.
 
     ``u``, ``v`` are orthonormal (Gram-Schmidt on ``p1 - p0``, ``p2 - p0``), ``origin`` is the
     centroid of the points and ``extent`` their bounding rectangle in slice coordinates, widened by
     ``margin`` times its larger side on every side.
 
+    Parameters
+    ----------
+    p0, p1, p2 : array-like
+        Three points that are not collinear, in any shape with the same number of values (e.g.
+        three ``(1, 8, 8)`` images), flattened in C order.
+    margin : float
+        Widening of the rectangle on every side, as a fraction of its larger side (>= 0).
+    input_shape : sequence of int, optional
+        Shape of one input of the network: every point must then have this shape, or be flat
+        with as many values.
+
+    Returns
+    -------
+    origin, u, v : numpy.ndarray
+        Flat arrays of the points' number of values.
+    extent : (a0, a1, b0, b1)
+        The rectangle of slice coordinates.
+
+    Raises
+    ------
+    InvalidInputError
+        Points of different sizes, or of a shape other than ``input_shape`` (or flat), equal or
+        collinear points, NaN/inf, a dtype that is not real, a negative ``margin``.
+
     Examples
     --------
     >>> origin, u, v, extent = plane_through([0, 0, 0], [1, 0, 0], [0, 1, 0], margin=0.0)
     >>> origin.round(3).tolist(), u.tolist(), v.tolist(), np.round(extent, 3).tolist()
     ([0.333, 0.333, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-0.333, 0.667, -0.333, 0.667])
-    """
-    from reluthe._validate import check_positive_float, check_real_array
 
+    Points in a network's input shape, e.g. three images for a convolutional net:
+
+    >>> imgs = np.random.default_rng(0).normal(size=(3, 1, 5, 5))
+    >>> origin, u, v, extent = plane_through(*imgs, input_shape=(1, 5, 5))
+    >>> origin.shape, bool(np.allclose(origin, imgs.mean(axis=0).reshape(-1)))
+    ((25,), True)
+    """
     func = "reluthe.regions.plane_through"
-    pts = [check_real_array(p, param=name, func=func, ndim=1)
-           for p, name in ((p0, "p0"), (p1, "p1"), (p2, "p2"))]
-    if not pts[0].shape == pts[1].shape == pts[2].shape:
-        raise InvalidInputError(f"The points of {func} must have the same dimension. Got shapes "
-                                f"{[p.shape for p in pts]}.")
+    if input_shape is not None:
+        input_shape = check_int_sequence(input_shape, param="input_shape", func=func, min_len=1)
+    pts = _flat_points((("p0", p0), ("p1", p1), ("p2", p2)), input_shape, func)
     margin = check_positive_float(margin, param="margin", func=func, allow_zero=True)
     with numeric_guard(func):
         d1 = pts[1] - pts[0]

@@ -146,7 +146,7 @@ def plane_geojson(res) -> dict:
 
 def write_json(obj: dict, path, func: str) -> None:
     """Write ``obj`` as JSON to ``path`` atomically (old file or new, never a part)."""
-    from reluthe._cache import atomic_write_text
+    from reluthe._files import atomic_write_text
 
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidInputError(f"The 'path' parameter of {func} must be None or a file path (str "
