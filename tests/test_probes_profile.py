@@ -16,6 +16,7 @@ from test_no_mutation import MODELS, assert_same, make, snapshot
 from torch import nn
 
 from reluthe import probes
+from reluthe.claims.gradients.c17_mymodel import MyModel  # the article's code, verbatim
 from reluthe.errors import InvalidInputError, UnsupportedNetworkError
 from reluthe.models import mlp
 from reluthe.probes import profile
@@ -25,21 +26,6 @@ X = torch.randn(64, 100, generator=GEN)
 Y = torch.randint(0, 10, (64,), generator=GEN)
 # float32 results of the same operations, reduced in another order: a few eps of the scale
 RTOL = 64 * torch.finfo(torch.float32).eps
-
-
-class MyModel(nn.Module):
-    """The article's model (section 4): F.relu between fc1, fc2, fc3 in forward."""
-
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(100, 64)
-        self.fc2 = nn.Linear(64, 32)
-        self.fc3 = nn.Linear(32, 10)
-
-    def forward(self, x):
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return self.fc3(x)
 
 
 def _seeded(build, seed=0):

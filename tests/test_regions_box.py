@@ -9,21 +9,13 @@ from math import comb
 import networkx as nx
 import numpy as np
 import pytest
+from _nets import he_net
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reluthe import InvalidInputError, RegionLimitError, regions
 from reluthe.nets import as_plnet
 from reluthe.symbolic.bounds import serra_upper  # Serra et al. (2018), Theorem 1
-
-
-def he_net(widths, seed, out=1):
-    rng = np.random.default_rng(seed)
-    pairs = []
-    for fi, fo in zip(widths[:-1], widths[1:]):
-        pairs.append((rng.normal(0, np.sqrt(2 / fi), (fo, fi)),
-                      rng.uniform(-1 / np.sqrt(fi), 1 / np.sqrt(fi), fo)))
-    return pairs + [(rng.normal(size=(out, widths[-1])), np.zeros(out))]
 
 
 @pytest.mark.parametrize("d, n", [(2, 9), (3, 8), (4, 7), (5, 7), (6, 8)])

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from _nets import he_net
 
 from reluthe import regions
 
@@ -122,17 +123,6 @@ def exact_plane(pairs, origin, u, v, extent):
 
 # ----------------------------------------------------------------------------- nets
 
-
-def he_net(widths, seed, bias_std=None, out=1):
-    """He-normal weights; biases U(+-1/sqrt(fan_in)) (torch default) or N(0, bias_std^2)."""
-    rng = np.random.default_rng(seed)
-    pairs = []
-    for fi, fo in zip(widths[:-1], widths[1:]):
-        w = rng.normal(0, np.sqrt(2 / fi), (fo, fi))
-        b = (rng.uniform(-1 / np.sqrt(fi), 1 / np.sqrt(fi), fo) if bias_std is None
-             else rng.normal(0, bias_std, fo))
-        pairs.append((w, b))
-    return pairs + [(rng.normal(size=(out, widths[-1])), np.zeros(out))]
 
 
 def _check_plane(pairs, origin=(0.0, 0.0), u=(1.0, 0.0), v=(0.0, 1.0), extent=(-1, 1, -1, 1)):

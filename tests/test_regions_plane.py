@@ -9,6 +9,7 @@ from math import comb
 import networkx as nx
 import numpy as np
 import pytest
+from _nets import he_net
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,14 +20,6 @@ from reluthe.symbolic.bounds import serra_upper  # Serra et al. (2018), Theorem 
 BOX = (-1.0, 1.0, -1.0, 1.0)
 E1, E2, O2 = np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.zeros(2)
 
-
-def he_net(widths, seed, out=1):
-    rng = np.random.default_rng(seed)
-    pairs = []
-    for fi, fo in zip(widths[:-1], widths[1:]):
-        pairs.append((rng.normal(0, np.sqrt(2 / fi), (fo, fi)),
-                      rng.uniform(-1 / np.sqrt(fi), 1 / np.sqrt(fi), fo)))
-    return pairs + [(rng.normal(size=(out, widths[-1])), np.zeros(out))]
 
 
 def euler_characteristic(res) -> int:

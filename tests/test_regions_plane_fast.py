@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _nets import he_net as _he_pairs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,19 +22,14 @@ from reluthe.regions._engine import subdivide
 from reluthe.regions._plane import _cell_areas
 from reluthe.regions._plane_cut import PlaneCells, cut_plane
 
-LOW, HIGH = -np.ones(2), np.ones(2)
-EPS = np.finfo(np.float64).eps
-
 
 def he_net(widths, seed, bias_std=None):
-    rng = np.random.default_rng(seed)
-    pairs = []
-    for fi, fo in zip(widths[:-1], widths[1:]):
-        w = rng.normal(0, np.sqrt(2 / fi), (fo, fi))
-        b = (rng.uniform(-1 / np.sqrt(fi), 1 / np.sqrt(fi), fo) if bias_std is None
-             else rng.normal(0, bias_std, fo))
-        pairs.append((w, b))
-    return as_plnet(pairs + [(np.ones((1, widths[-1])), np.zeros(1))])
+    """A He net (tests/_nets.py) as a PLNet."""
+    return as_plnet(_he_pairs(widths, seed, bias_std))
+
+
+LOW, HIGH = -np.ones(2), np.ones(2)
+EPS = np.finfo(np.float64).eps
 
 
 def _facets(sub, patterns):
