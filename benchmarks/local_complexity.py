@@ -131,15 +131,18 @@ def crossover(cases):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="d = 100 and 784, larger radii")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true", help="d = 100 and 784, larger radii")
+    size.add_argument("--quick", action="store_true",
+                      help="a short pass: d = 2 and 8, two crossover cases")
     parser.add_argument("--crossover-only", action="store_true")
     parser.add_argument("--digits-steps", type=int, default=300)
     args = parser.parse_args(argv)
     if not args.crossover_only:
-        dims = (2, 8, 64, 100, 784) if args.full else (2, 8, 64)
+        dims = (2, 8, 64, 100, 784) if args.full else (2, 8) if args.quick else (2, 8, 64)
         radii = {**RADII, **FULL_RADII} if args.full else RADII
         local_table(dims, radii, args.digits_steps)
-    cases = [(3, 10), (4, 10), (5, 10), (6, 10)]
+    cases = [(3, 10), (4, 10)] if args.quick else [(3, 10), (4, 10), (5, 10), (6, 10)]
     if args.full:
         cases += [(4, 16), (5, 14), (6, 12), (7, 10), (8, 10)]
     crossover(cases)
