@@ -10,10 +10,11 @@ activation pattern. :func:`as_plnet` builds one from
   ``forward`` (``F.relu``, ``torch.relu``, ``x.relu()``, ``F.leaky_relu``, ``F.hardtanh``,
   ``F.relu6``, ``torch.clamp``, ``torch.flatten``, ``x.view``/``x.reshape``) are seen in their real
   order. ``nn.Sequential`` and modules such as the article's ``MyModel`` (``fc1``, ``fc2``, ``fc3``
-  with ``F.relu`` between them in ``forward``) work alike. The forward pass must be a chain: one
-  input, each operation applied to the result of the previous one (no residual connections yet),
-  where scalar affine operations (``2 * x``, ``x * 2``, ``x / 2``, ``x + 1``, ``x - 1``, ``1 - x``,
-  ``-x``) are affine steps like a ``Linear``;
+  with ``F.relu`` between them in ``forward``) work alike. The forward pass has one input; each
+  operation reads one tensor, or is the sum or difference of two tensors of the same shape
+  (residual connections ``x + f(x)``, projection shortcuts ``proj(x) + f(x)``); scalar affine
+  operations (``2 * x``, ``x * 2``, ``x / 2``, ``x + 1``, ``x - 1``, ``1 - x``, ``-x``) are
+  affine steps like a ``Linear``;
 * a :class:`PLNet` (returned unchanged).
 
 Supported modules: ``Linear``; the piecewise-linear activations of
@@ -31,7 +32,16 @@ arithmetic. The activation regions (of the hidden layers) are unchanged by it, a
 :meth:`PLNet.forward` returns the affine output *before* it (the logits), on which argmax
 (softmax) and the sign (sigmoid) give the same decisions.
 
-Anything else (``MaxPool``, ``GELU``, ``BatchNorm`` in train mode, residual additions, ...) raises
+**Residual connections.** Every value is kept as an affine map of the current hidden vector. An
+activation makes a new hidden layer whose units (its :attr:`PLLayer.width`, the activation
+pattern) are the activated value, followed by *pass-through* units (:attr:`PLLayer.passthrough`:
+linear, slope 1 in every state, no kinks, not in the pattern) that carry the values read again
+later (the skip stream) past it. ``y = x + W2 relu(W1 x + b1) + b2`` followed by
+``relu(W3 y + b3)`` becomes a layer with output ``[relu(W1 x + b1); x]`` and a next layer
+reading ``W3 (x + W2 h + b2) + b3`` from both parts: the same function and the same activation
+regions, counted exactly by every engine of :mod:`reluthe.regions`.
+
+Anything else (``MaxPool``, ``GELU``, ``BatchNorm`` in train mode, concatenation, ...) raises
 :class:`~reluthe.errors.UnsupportedNetworkError` naming the module, saying what to do instead and
 listing what is supported.
 
@@ -53,6 +63,19 @@ Examples
 array([[1.]])
 >>> net.states(np.array([[1.0, -2.0]]))
 array([[1, 0]], dtype=int8)
+
+A residual block: the skip stream ``x`` rides past the first layer as pass-through units.
+
+>>> import torch
+>>> class Block(torch.nn.Module):
+...     def __init__(self):
+...         super().__init__()
+...         self.a, self.b = torch.nn.Linear(3, 4), torch.nn.Linear(4, 3)
+...     def forward(self, x):
+...         return torch.relu(x + self.b(torch.relu(self.a(x))))
+>>> res = as_plnet(Block())
+>>> res.widths, [layer.passthrough for layer in res.layers]
+((4, 3), [3, 0])
 """
 
 from __future__ import annotations
@@ -85,7 +108,8 @@ SUPPORTED = (
     "torch.*, x.*() and in-place forms, e.g. torch.relu, x.relu()), torch.clamp/x.clamp "
     "(constant bounds), torch.flatten, x.flatten(), x.view(...), x.reshape(...), F.dropout, "
     "scalar affine operations (2 * x, x * 2, x / 2, x + 1, x - 1, 1 - x, -x; also torch.mul/add/"
-    "sub/div/neg and their methods); as the last operation only: Softmax, LogSoftmax, Sigmoid "
+    "sub/div/neg and their methods); sums and differences of two tensors of the same shape "
+    "(residual connections x + f(x)); as the last operation only: Softmax, LogSoftmax, Sigmoid "
     "(module, F./torch. function or method: the output transform)"
 )
 
@@ -191,16 +215,53 @@ class Activation:
 
 @dataclass(frozen=True, eq=False)
 class PLLayer:
-    """A hidden layer ``h' = activation(weight @ h + bias)``; ``source`` says where it came from."""
+    """A hidden layer ``h' = [activation(z[:width]); z[width:]]`` with ``z = weight @ h + bias``.
+
+    The first :attr:`width` rows are the layer's units (their states make the activation
+    pattern); the last ``passthrough`` rows are *pass-through* units, linear (slope 1 in every
+    state, no kinks, not part of the pattern), which carry values past the layer: the skip
+    stream of a residual connection ``x + f(x)``. ``source`` says where the layer came from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = PLLayer(np.eye(2), np.zeros(2), Activation.relu(), passthrough=1)
+    >>> layer.width, layer.out_dim, layer.apply(np.array([[-1.0, -2.0]]))
+    (1, 2, array([[ 0., -2.]]))
+    """
 
     weight: np.ndarray
     bias: np.ndarray
     activation: Activation
     source: str = ""
+    passthrough: int = 0
+
+    def __post_init__(self):
+        if not 0 <= self.passthrough < self.weight.shape[0]:
+            raise InvalidInputError(
+                f"The 'passthrough' parameter of PLLayer must be an int in [0, "
+                f"{self.weight.shape[0]}) (fewer than the weight's {self.weight.shape[0]} "
+                f"rows: a layer has at least one unit). Got {_fmt(self.passthrough)} instead.")
 
     @property
     def width(self) -> int:
+        """Number of units (pass-through units excluded)."""
+        return int(self.weight.shape[0]) - self.passthrough
+
+    @property
+    def out_dim(self) -> int:
+        """Length of the layer's output: units and pass-through units."""
         return int(self.weight.shape[0])
+
+    def apply(self, z: np.ndarray, lo: int = 0) -> np.ndarray:
+        """Outputs of rows ``lo:lo + z.shape[1]`` from their pre-activations ``z`` (n, k):
+        the activation on units, the identity on pass-through units (a new array)."""
+        cut = min(max(self.width - lo, 0), z.shape[1])
+        if cut == z.shape[1]:
+            return self.activation(z)
+        out = np.array(z, dtype=np.float64)
+        out[:, :cut] = self.activation(z[:, :cut])
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,7 +302,7 @@ class PLNet:
     def output_dim(self) -> int:
         if self.output is not None:
             return int(self.output[0].shape[0])
-        return self.layers[-1].width if self.layers else self.input_dim
+        return self.layers[-1].out_dim if self.layers else self.input_dim
 
     @property
     def unit_ids(self) -> list[tuple[int, int]]:
@@ -264,8 +325,8 @@ class PLNet:
         out = []
         for layer in self.layers:
             z = h @ layer.weight.T + layer.bias
-            out.append(z)
-            h = layer.activation(z)
+            out.append(z[:, :layer.width])
+            h = layer.apply(z)
         return out
 
     def forward(self, x) -> np.ndarray:
@@ -274,7 +335,7 @@ class PLNet:
         it (the logits)."""
         h = self._check_points(x, "PLNet.forward")
         for layer in self.layers:
-            h = layer.activation(h @ layer.weight.T + layer.bias)
+            h = layer.apply(h @ layer.weight.T + layer.bias)
         if self.output is not None:
             h = h @ self.output[0].T + self.output[1]
         return h
@@ -285,8 +346,8 @@ class PLNet:
         cols = []
         for layer in self.layers:
             z = h @ layer.weight.T + layer.bias
-            cols.append(layer.activation.states(z))
-            h = layer.activation(z)
+            cols.append(layer.activation.states(z[:, :layer.width]))
+            h = layer.apply(z)
         if not cols:
             return np.zeros((h.shape[0], 0), dtype=np.int8)
         return np.concatenate(cols, axis=1)
@@ -299,7 +360,7 @@ class PLNet:
             first = self.layers[0]
             new_first = PLLayer(_readonly(first.weight @ basis),
                                 _readonly(first.weight @ origin + first.bias),
-                                first.activation, first.source)
+                                first.activation, first.source, first.passthrough)
             layers, output = (new_first, *self.layers[1:]), self.output
         elif self.output is not None:
             w, b = self.output
@@ -312,34 +373,68 @@ class PLNet:
 
 # ----------------------------------------------------------------------------- building blocks
 
-def _assemble(steps, input_dim: int, input_shape: tuple[int, ...],
+def _assemble(steps, start, result, input_dim: int, input_shape: tuple[int, ...],
               output_transform: str | None = None) -> PLNet:
-    """Compose ``("affine", W, b, src)``, ``("scale", s, c, src)`` (``h -> s h + c``) and
-    ``("act", Activation, src)`` steps into a PLNet."""
+    """Compose steps on named values into a PLNet: ``start`` is the input, ``result`` the output.
+
+    Steps: ``("affine", out, inp, W, b, src)``, ``("scale", out, inp, s, c, src)`` (``s h + c``),
+    ``("sum", out, a, b, alpha, src)`` (``a + alpha b``), ``("alias", out, inp)`` and
+    ``("act", out, inp, Activation, src, carried)``. Every value is kept as an affine map of the
+    current hidden vector; an activation makes a new layer whose units are ``inp`` and whose
+    pass-through units carry the values ``carried`` (those needed later: skip connections)."""
     layers: list[PLLayer] = []
-    w = np.eye(input_dim)
-    b = np.zeros(input_dim)
-    pending: list[str] = []
-    for step in steps:
-        if step[0] == "affine":
-            _, sw, sb, src = step
-            w = sw @ w
-            b = sw @ b + sb
-            pending.append(src)
-        elif step[0] == "scale":
-            _, scale, shift, src = step
-            w = scale * w
-            b = scale * b + shift
-            pending.append(src)
+    values = {start: (np.eye(input_dim), np.zeros(input_dim), ())}
+    for kind, out, *rest in steps:
+        if kind == "affine":
+            inp, sw, sb, src = rest
+            w, b, sources = values[inp]
+            values[out] = (sw @ w, sw @ b + sb, (*sources, src))
+        elif kind == "scale":
+            inp, scale, shift, src = rest
+            w, b, sources = values[inp]
+            values[out] = (scale * w, scale * b + shift, (*sources, src))
+        elif kind == "sum":
+            a, other, alpha, src = rest
+            (wa, ba, sa), (wb, bb, sb) = values[a], values[other]
+            if wa.shape != wb.shape:
+                raise _unsupported(f"Operation {src} of tensors of {ba.size} and {bb.size} "
+                                   f"values per sample (broadcasting)", _SUM_INSTEAD)
+            values[out] = (wa + alpha * wb, ba + alpha * bb, (*sa, *sb, src))
+        elif kind == "alias":
+            values[out] = values[rest[0]]
         else:
-            _, act, src = step
-            layers.append(PLLayer(_readonly(w), _readonly(b), act,
-                                  " -> ".join([*pending, src])))
-            w = np.eye(b.shape[0])
-            b = np.zeros(b.shape[0])
-            pending = []
-    output = (_readonly(w), _readonly(b)) if pending else None
+            inp, act, src, carried = rest
+            kept = [values[c] for c in carried]
+            layers.append(_new_layer(values[inp], kept, act, src))
+            values = _after_layer(layers[-1], out, {c: v[1].size for c, v in zip(carried, kept)})
+    w, b, sources = values[result]
+    last = layers[-1] if layers else None
+    plain = not sources and (last is None or (last.passthrough == 0 and w.shape[0] == w.shape[1]
+                                              and np.array_equal(w, np.eye(w.shape[0]))
+                                              and not b.any()))
+    output = None if plain else (_readonly(w), _readonly(b))
     return PLNet(tuple(layers), output, int(input_dim), tuple(input_shape), output_transform)
+
+
+def _new_layer(value, kept: list, act: Activation, src: str) -> PLLayer:
+    """A layer with units ``act(value)`` and pass-through units for the values ``kept``."""
+    w, b, sources = value
+    n_pass = sum(v[1].size for v in kept)
+    label = " -> ".join([*sources, src]) + (f" (+ {n_pass} pass-through)" if n_pass else "")
+    return PLLayer(_readonly(np.vstack([w, *(v[0] for v in kept)])),
+                   _readonly(np.concatenate([b, *(v[1] for v in kept)])), act, label, n_pass)
+
+
+def _after_layer(layer: PLLayer, out, carried: dict) -> dict:
+    """The values after ``layer`` as maps of its output: ``out`` (its units) and the values
+    ``carried`` (id: length; its pass-through units, in order)."""
+    eye = np.eye(layer.out_dim)
+    values = {out: (eye[:layer.width], np.zeros(layer.width), ())}
+    row = layer.width
+    for value_id, size in carried.items():
+        values[value_id] = (eye[row:row + size], np.zeros(size), ())
+        row += size
+    return values
 
 
 def from_pairs(pairs: Sequence, *, func: str = "reluthe.nets.from_pairs") -> PLNet:
@@ -379,10 +474,10 @@ def from_pairs(pairs: Sequence, *, func: str = "reluthe.nets.from_pairs") -> PLN
         if input_dim is None:
             input_dim = w.shape[1]
         prev_out = w.shape[0]
-        steps.append(("affine", w, b, f"pair {i}"))
+        steps.append(("affine", 2 * i + 1, 2 * i, w, b, f"pair {i}"))
         if i < len(pairs) - 1:
-            steps.append(("act", Activation.relu(), "relu"))
-    return _assemble(steps, int(input_dim), (int(input_dim),))
+            steps.append(("act", 2 * i + 2, 2 * i + 1, Activation.relu(), "relu", ()))
+    return _assemble(steps, 0, 2 * len(pairs) - 1, int(input_dim), (int(input_dim),))
 
 
 def as_plnet(net, input_shape: Sequence[int] | None = None, *,
@@ -449,10 +544,14 @@ _NOT_PL_INSTEAD = ("the region engine needs piecewise-linear activations: use Re
                    "model on samples.")
 _NORM_INSTEAD = ("it divides by each input's own statistics, which is not affine: use "
                  "BatchNorm1d/2d in eval mode, or remove it.")
-_CHAIN_INSTEAD = ("residual connections (x + f(x)) and branches are not supported yet: the "
-                  "forward must be a chain of Linear/Conv/pooling/normalisation layers, "
-                  "piecewise-linear activations and scalar affine operations (2 * x, x + 1, "
-                  "-x), each applied to the previous result.")
+_CHAIN_INSTEAD = ("write forward with operations that each read one tensor "
+                  "(Linear/Conv/pooling/normalisation layers, piecewise-linear activations, "
+                  "scalar affine operations such as 2 * x, x + 1, -x) and sums or differences "
+                  "of two tensors of the same shape (residual connections x + f(x)), every "
+                  "value used; concatenation, products of tensors and several outputs are not "
+                  "supported.")
+_SUM_INSTEAD = ("add tensors of the same shape (a residual connection x + f(x) where f keeps "
+                "the shape, or a projection: proj(x) + f(x)).")
 
 # what to do instead, by module class name (the MRO is searched, nearest class first)
 _INSTEAD = {
@@ -479,8 +578,8 @@ def _instead_for(module) -> str:
 
 def _unsupported(what: str, instead: str = _GENERIC_INSTEAD) -> UnsupportedNetworkError:
     return UnsupportedNetworkError(f"{what} is not supported by reluthe.nets (the region engine "
-                                   f"needs a chain of affine maps and piecewise-linear "
-                                   f"activations). Instead: {instead} Supported {SUPPORTED}.")
+                                   f"needs affine maps, piecewise-linear activations "
+                                   f"and sums of them). Instead: {instead} Supported {SUPPORTED}.")
 
 
 class _Tracker:
@@ -493,6 +592,24 @@ class _Tracker:
         self.func = func
         self.steps: list[tuple] = []
         self.output_transform: str | None = None
+        self.inp = self.out = None         # the fx nodes the current step reads and defines
+        self.live: tuple = ()              # the values still needed after the current step
+        self.n_steps = 0                   # steps recorded before the current one
+
+    def begin(self, node, inp, shape, live: tuple):
+        """Start the step defining ``node`` from ``inp`` (per-sample shape ``shape``)."""
+        self.inp, self.out, self.shape, self.live = inp, node, shape, live
+        self.n_steps = len(self.steps)
+
+    def end(self) -> tuple[int, ...] | None:
+        """Finish the step (an alias of its input if it recorded nothing); its output shape."""
+        if len(self.steps) == self.n_steps:
+            self.steps.append(("alias", self.out, self.inp))
+        return self.shape
+
+    def _record(self, kind: str, *payload):
+        self.steps.append((kind, self.out, self.inp, *payload))
+        self.inp = self.out                # a further step of the same node reads this one
 
     def need_shape(self, what: str) -> tuple[int, ...]:
         if self.shape is None:
@@ -503,17 +620,17 @@ class _Tracker:
         return self.shape
 
     def act(self, activation: Activation, src: str):
-        self.steps.append(("act", activation, src))
+        self._record("act", activation, src, self.live)
 
     def affine(self, w: np.ndarray, b: np.ndarray, out_shape: tuple[int, ...], src: str):
-        self.steps.append(("affine", w, b, src))
+        self._record("affine", w, b, src)
         self.shape = tuple(int(s) for s in out_shape)
 
     def reshape(self, new_shape: tuple[int, ...]):
         self.shape = tuple(int(s) for s in new_shape)
 
     def scale(self, scale: float, shift: float, src: str):
-        self.steps.append(("scale", scale, shift, src))
+        self._record("scale", scale, shift, src)
 
     def probe(self, module, src: str):
         """Dense affine map of ``module`` (on a float64 copy in eval mode) at the tracked shape."""
@@ -852,14 +969,15 @@ def from_torch(module, input_shape: Sequence[int] | None = None, *,
                 f"({type(exc).__name__}: {exc}). reluthe needs a forward pass that is a fixed "
                 f"chain of operations. Supported {SUPPORTED}.") from exc
         tracker = _Tracker(module, input_shape, func)
-        _walk_graph(graph_module, tracker, func)
+        start, result = _walk_graph(graph_module, tracker)
     if tracker.steps and input_shape is None:
         first = next((s for s in tracker.steps if s[0] == "affine"), None)
         if first is None:
             raise InvalidInputError(f"The 'input_shape' parameter of {func} is needed: the "
                                     f"network has no Linear layer to infer it from.")
     in_dim = _input_dim(tracker, input_shape)
-    return _assemble(tracker.steps, in_dim, input_shape or (in_dim,), tracker.output_transform)
+    return _assemble(tracker.steps, start, result, in_dim, input_shape or (in_dim,),
+                     tracker.output_transform)
 
 
 def _check_tensors(module, func: str):
@@ -883,58 +1001,102 @@ def _input_dim(tracker: _Tracker, input_shape) -> int:
         return int(np.prod(input_shape))
     for step in tracker.steps:
         if step[0] == "affine":
-            return int(step[1].shape[1])
+            return int(step[3].shape[1])
     raise InvalidInputError("The 'input_shape' parameter is needed: the network has no affine "
                             "layer to infer the input dimension from.")
 
 
-def _walk_graph(graph_module, tracker: _Tracker, func: str):
+def _tensor_inputs(node, size_nodes: set) -> list:
+    """The tensor nodes ``node`` reads (arguments and keyword arguments, sizes excluded)."""
     import torch.fx
 
-    current = None
+    found = [a for a in (*node.args, *node.kwargs.values()) if isinstance(a, torch.fx.Node)]
+    return [a for a in found if a not in size_nodes]
+
+
+def _sum_of_two(node, inputs: list, shapes: dict, src: str) -> tuple | None:
+    """``(a, b, alpha)`` when ``node`` computes the tensor sum ``a + alpha b`` of two values
+    (``x + f(x)``, ``x - f(x)``, ``torch.add(x, y, alpha=2)``), else None."""
+    op = _scalar_ops().get(node.target) if node.op in ("call_function", "call_method") else None
+    if op not in ("add", "sub") or len(inputs) != 2 or list(node.args[:2]) != inputs:
+        return None
+    if set(node.kwargs) - {"alpha"} or not isinstance(node.kwargs.get("alpha", 1), numbers.Real):
+        return None
+    a, b = inputs
+    if None not in (shapes[a], shapes[b]) and shapes[a] != shapes[b]:
+        raise _unsupported(f"Operation {src} of tensors of per-sample shapes {shapes[a]} and "
+                           f"{shapes[b]} (broadcasting)", _SUM_INSTEAD)
+    alpha = float(node.kwargs.get("alpha", 1))
+    return a, b, (alpha if op == "add" else -alpha)
+
+
+def _live(order: list, visited: set, node) -> tuple:
+    """The values computed so far (``order``) that a node not yet visited, other than
+    ``node``, still reads: the values a layer made at ``node`` must carry."""
+    return tuple(m for m in order
+                 if any(u is not node and u not in visited for u in m.users))
+
+
+def _walk_graph(graph_module, tracker: _Tracker):
+    """Record the steps of the traced graph in ``tracker``; return the input and output
+    nodes. Each operation reads one value (or two, for a sum); values read again later (skip
+    connections) are carried through the layers made in between."""
+    start = None
+    shapes: dict = {}                  # per-sample shape of every tensor value (None: unknown)
+    order: list = []                   # the tensor values, in graph order
+    visited: set = set()
     size_nodes: set = set()
     for node in graph_module.graph.nodes:
+        visited.add(node)
         if node.op == "placeholder":
-            if current is not None:
+            if start is not None:
                 raise _unsupported(f"A forward with more than one input ({node.name})",
                                    "give forward one tensor input (concatenate inputs "
                                    "beforehand).")
-            current = node
+            start = node
+            shapes[node] = tracker.shape
+            order.append(node)
             continue
         if node.op == "output":
             result = node.args[0]
-            if result is not current:
-                raise _unsupported("A forward whose output is not the last operation of the "
-                                   "chain (tuple outputs, branches)",
+            if result not in shapes:
+                raise _unsupported("A forward whose output is not one tensor (tuple outputs)",
                                    "return one tensor, the result of the last operation.")
-            return
+            unused = [m.name for m in order if not m.users]
+            if unused:
+                raise _unsupported(f"A forward that computes values it does not use "
+                                   f"({', '.join(unused)})", _CHAIN_INSTEAD)
+            return start, result
         if node.op == "get_attr":
             raise _unsupported(f"A forward that uses a parameter or buffer directly "
                                f"({node.target})",
                                "wrap it in a module (nn.Linear, nn.PReLU, ...) and call that "
                                "module in forward.")
-        tensor_args = [a for a in node.args if isinstance(a, torch.fx.Node)]
-        if node.op == "call_method" and node.target in ("size", "dim") or (
-                node.op == "call_function" and node.target is getattr):
-            if tensor_args and tensor_args[0] is current:
-                size_nodes.add(node)
-                continue
-        if node.op == "call_function" and node.target is operator.getitem and tensor_args and \
-                tensor_args[0] in size_nodes:
+        raw = _tensor_inputs(node, set())
+        if raw and (raw[0] in shapes and (node.op == "call_method" and node.target in (
+                "size", "dim") or node.op == "call_function" and node.target is getattr)
+                or raw[0] in size_nodes and node.op == "call_function"
+                and node.target is operator.getitem):
             size_nodes.add(node)
             continue
-        inputs = [a for a in tensor_args if a not in size_nodes]
-        for value in node.kwargs.values():
-            if isinstance(value, torch.fx.Node) and value not in size_nodes:
-                inputs.append(value)
+        inputs = [a for a in raw if a not in size_nodes]
         src = f"{node.name} ({getattr(node.target, '__name__', node.target)})"
-        one = len(inputs) == 1 and inputs[0] is current
-        scalar = _scalar_affine(node, current, src) if one else None
-        if not one or (scalar is None and node.args and node.args[0] is not current):
-            raise _unsupported(f"Operation {src}, which does not take "
-                               f"exactly the previous result as its only tensor input "
-                               f"(residual connections and branches are not chains),",
+        if any(a not in shapes for a in inputs):
+            raise _unsupported(f"Operation {src}, which reads a value that is not a tensor "
+                               f"of the forward pass,", _CHAIN_INSTEAD)
+        live = _live(order, visited, node)
+        if (pair := _sum_of_two(node, inputs, shapes, src)) is not None:
+            a, b, alpha = pair
+            tracker.steps.append(("sum", node, a, b, alpha, src))
+            shapes[node] = shapes[a] if shapes[a] is not None else shapes[b]
+            order.append(node)
+            continue
+        scalar = _scalar_affine(node, inputs[0], src) if len(inputs) == 1 else None
+        if len(inputs) != 1 or (scalar is None and node.args and node.args[0] is not inputs[0]):
+            raise _unsupported(f"Operation {src}, which neither takes one tensor as its "
+                               f"first input nor adds or subtracts two tensors,",
                                _CHAIN_INSTEAD)
+        tracker.begin(node, inputs[0], shapes[inputs[0]], live)
         transform = _output_transform(graph_module, node)
         if scalar is not None:
             tracker.scale(*scalar, src)
@@ -946,5 +1108,6 @@ def _walk_graph(graph_module, tracker: _Tracker, func: str):
             _function_step(tracker, node.target, node.args, node.kwargs, node.name)
         else:  # pragma: no cover - fx has no other node kinds
             raise _unsupported(f"fx node kind {node.op}")
-        current = node
+        shapes[node] = tracker.end()
+        order.append(node)
     raise _unsupported("A traced graph without output")  # pragma: no cover

@@ -177,13 +177,15 @@ def test_unsupported_modules_are_named(layer, name):
     assert "Supported" in str(info.value) and "LeakyReLU" in str(info.value)
 
 
-def test_batchnorm_in_train_mode_residuals_and_control_flow_are_rejected():
+def test_batchnorm_in_train_mode_and_control_flow_are_rejected_and_residuals_convert():
     bn = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 1))
     with pytest.raises(UnsupportedNetworkError, match="BatchNorm1d"):
         from_torch(bn)
     assert bn.training  # still in the mode the caller chose
-    with pytest.raises(UnsupportedNetworkError, match="chain"):
-        from_torch(Residual())
+    residual = Residual()            # supported now: x + relu(a(x)), x carried through
+    x = torch.randn(4, 3)
+    assert torch.allclose(torch.from_numpy(from_torch(residual).forward(x.double().numpy())),
+                          residual(x).double(), atol=1e-5)
     with pytest.raises(UnsupportedNetworkError, match="trace"):
         from_torch(Branchy())
     with pytest.raises(UnsupportedNetworkError, match="GELU"):

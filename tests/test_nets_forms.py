@@ -190,8 +190,8 @@ class _Op(nn.Module):
 @pytest.mark.parametrize("op, fragments", [
     (lambda m, h: 2 / h, ("divided by the tensor", "x / 2")),
     (lambda m, h: h / 0, ("division by zero",)),
-    (lambda m, h: h * h, ("residual connections", "not supported yet", "2 * x")),
-    (lambda m, h: h + m.fc(h), ("residual connections", "not supported yet")),
+    (lambda m, h: h * h, ("residual connections", "products of tensors", "2 * x")),
+    (lambda m, h: torch.cat([h, m.fc(h)], 1), ("residual connections", "concatenation")),
     (lambda m, h: h * m.scale, ("parameter or buffer directly", "wrap it in a module")),
     (lambda m, h: h * float("inf"), ("non-finite", "finite Python number")),
 ])

@@ -99,13 +99,13 @@ def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
             break
         # inputs of the next layer, block by block of this layer's units
         nxt_w, nxt_b = net.layers[li + 1].weight.T, net.layers[li + 1].bias
-        sub.reserve(8 * sub.V * (3 * nxt_b.size + layer.width),
+        sub.reserve(8 * sub.V * (3 * nxt_b.size + layer.out_dim),
                     "the next layer's pre-activations at all vertices")
         Z = np.empty((sub.V, nxt_b.size), order="F")
         Z[:] = nxt_b
         for lo, hi, values in sub.layer_values():
-            # Z += act(values) @ nxt_w[lo:hi], accumulated in place by BLAS
-            Z = dgemm(1.0, layer.activation(values).T, nxt_w[lo:hi], beta=1.0, c=Z,
+            # Z += act(values) @ nxt_w[lo:hi] (pass-through units as they are), in place
+            Z = dgemm(1.0, layer.apply(values, lo).T, nxt_w[lo:hi], beta=1.0, c=Z,
                       trans_a=True, overwrite_c=True)
         order = sub.layer_order()
         if order is not None:

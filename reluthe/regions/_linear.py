@@ -106,12 +106,25 @@ def _first_seen(labels: np.ndarray) -> np.ndarray:
 
 
 def _tables(net: PLNet):
-    """Per hidden layer: (first column in the pattern, width, slope table, offset table)."""
+    """Per hidden layer: (first column in the pattern, width, slope table, offset table).
+    The layer's pass-through units (rows ``width:``) have slope 1 and offset 0 in every
+    state."""
     col = 0
     for layer in net.layers:
         yield (col, layer.width, np.asarray(layer.activation.slopes, dtype=np.float64),
                np.asarray(layer.activation.offsets, dtype=np.float64))
         col += layer.width
+
+
+def _with_passthrough(unit_slopes: np.ndarray, out_dim: int, axis: int) -> np.ndarray:
+    """The slopes of all ``out_dim`` rows of a layer from those of its units (along ``axis``):
+    slope 1 for its pass-through units."""
+    extra = out_dim - unit_slopes.shape[axis]
+    if extra == 0:
+        return unit_slopes
+    shape = list(unit_slopes.shape)
+    shape[axis] = extra
+    return np.concatenate([unit_slopes, np.ones(shape)], axis=axis)
 
 
 def _after(net: PLNet) -> list:
@@ -171,12 +184,12 @@ def _forward(net: PLNet, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     T = np.concatenate([first.weight, first.bias[:, None]], axis=1)[:, None, :]
     for (col, width, slopes, offsets), after in zip(_tables(net), _after(net)):
         piece = states[:, col:col + width].T                         # (width, n)
-        T = slopes[piece][:, :, None] * T                            # (width, n, d + 1)
+        T = _with_passthrough(slopes[piece], T.shape[0], 0)[:, :, None] * T   # (out, n, d + 1)
         if np.any(offsets):
-            T[:, :, d] += offsets[piece]
+            T[:width, :, d] += offsets[piece]
         if after is not None:
             w, b = after
-            T = (w @ T.reshape(width, -1)).reshape(w.shape[0], n, d + 1)
+            T = (w @ T.reshape(T.shape[0], -1)).reshape(w.shape[0], n, d + 1)
             T[:, :, d] += b[:, None]
     return np.ascontiguousarray(T[:, :, :d].transpose(1, 0, 2)), np.ascontiguousarray(T[:, :, d].T)
 
@@ -190,10 +203,10 @@ def _backward(net: PLNet, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for layer, (col, width, slopes, offsets) in zip(net.layers[::-1], list(_tables(net))[::-1]):
         piece = states[:, col:col + width]                      # (n, width)
         if np.any(offsets):
-            c += np.einsum("nmw,nw->nm", G, offsets[piece])
-        G = G * slopes[piece][:, None, :]                       # d output / d z_l
+            c += np.einsum("nmw,nw->nm", G[:, :, :width], offsets[piece])
+        G = G * _with_passthrough(slopes[piece], layer.out_dim, 1)[:, None, :]  # d out / d z_l
         c += G @ layer.bias
-        G = (G.reshape(n * m, width) @ layer.weight).reshape(n, m, -1)   # d output / d h_(l-1)
+        G = (G.reshape(n * m, layer.out_dim) @ layer.weight).reshape(n, m, -1)  # d / d h_(l-1)
     return G, c
 
 
@@ -276,8 +289,8 @@ def rounding_error(net: PLNet, slope_max: np.ndarray,
     A = np.abs(np.concatenate([first.weight, first.bias[:, None]], axis=1))
     n_ops = 0
     for (col, width, _, _), after in zip(_tables(net), _after(net)):
-        A = slope_max[col:col + width, None] * A
-        A[:, d] += offset_max[col:col + width]
+        A[:width] = slope_max[col:col + width, None] * A[:width]
+        A[:width, d] += offset_max[col:col + width]
         n_ops += 2
         if after is not None:
             w, b = after

@@ -47,7 +47,7 @@ def _layer_data(net: PLNet, certify: bool) -> list[dict]:
         w_t = np.array(layer.weight.T, order="C")                  # writable copies
         b = np.array(layer.bias)
         d = {"w_t": torch.from_numpy(w_t), "b": torch.from_numpy(b),
-             "relu": layer.activation.name == "relu"}
+             "relu": layer.activation.name == "relu" and layer.passthrough == 0}
         if certify:
             # err_z = |W| (err_h + g |h|) + g |b| with g = gamma_(n+1), n the fan-in, evaluated
             # in float64 as addmm(c, err_h + g |h|, m): m = |W|^T s, c = (g |b| + eta) s (and g
@@ -60,7 +60,7 @@ def _layer_data(net: PLNet, certify: bool) -> list[dict]:
             d.update(m=torch.from_numpy(np.abs(w_t) * (g * s if first else s)),
                      c=torch.from_numpy((g * np.abs(b) + (n + 1) * _ETA) * s),
                      gamma=g, first=first,
-                     lip=max(abs(v) for v in act.slopes),
+                     lip=max(abs(v) for v in (*act.slopes, 1.0 if layer.passthrough else 0.0)),
                      off=max(abs(v) for v in act.offsets))
         out.append(d)
     return out
@@ -82,7 +82,8 @@ def _pack_into(net: PLNet, layers, x: np.ndarray, out: np.ndarray,
     err = None                    # bound on |computed h - exact h|; the input itself is exact
     ok = None
     for layer, d, (offset, n_bytes) in zip(net.layers, layers, _layout(net)):
-        z = torch.addmm(d["b"], h, d["w_t"])
+        z_all = torch.addmm(d["b"], h, d["w_t"])
+        z = z_all[:, :layer.width]                     # the units (pass-through rows after)
         bps = layer.activation.breakpoints
         if len(bps) == 1:
             bits = (z > bps[0]).numpy()
@@ -102,7 +103,7 @@ def _pack_into(net: PLNet, layers, x: np.ndarray, out: np.ndarray,
                     torch.abs(z, out=buf)
                 else:
                     torch.sub(z, bp, out=buf).abs_()
-                good = buf.sub_(err).amin(dim=1) > 0
+                good = buf.sub_(err[:, :layer.width]).amin(dim=1) > 0
                 ok = good if ok is None else ok.logical_and_(good)
         if layer is net.layers[-1]:      # the output layer is not part of the pattern
             if not bool(torch.isfinite(z).all()):   # inf/NaN anywhere propagates to here
@@ -116,9 +117,9 @@ def _pack_into(net: PLNet, layers, x: np.ndarray, out: np.ndarray,
             h = z.clamp_(min=0.0)        # exact, and 1-Lipschitz: the bound carries over as is
         else:
             if certified is not None:    # L err_z + gamma_2 (L |z| + max |offset|), enlarged
-                err = (err * d["lip"] + (z.abs() * d["lip"] + d["off"]) * _gamma(2)) \
+                err = (err * d["lip"] + (z_all.abs() * d["lip"] + d["off"]) * _gamma(2)) \
                     * (1.0 + 2.0 * _gamma(4))
-            h = torch.from_numpy(layer.activation(z.numpy()))
+            h = torch.from_numpy(layer.apply(z_all.numpy()))
     if certified is not None:
         certified[:] = True if ok is None else ok.numpy()
 

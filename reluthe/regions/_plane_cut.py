@@ -167,10 +167,10 @@ class _Layer:
         scale = np.maximum(np.abs(zmax - self.bp), np.abs(zmin - self.bp))
         self.margin = max(tol, ROUNDING_LEVEL) * scale
         self.S = self.unit.size
-        self.n_next = nxt.width if nxt is not None else 0
+        self.n_next = nxt.out_dim if nxt is not None else 0
         # a working array: at most _CHUNK_VALUES values and 1/512 of the budget's room
         room = (budget.max_bytes - budget.outside - budget.held) // 512
-        self.chunk = max(1, min(_CHUNK_VALUES, room) // max(self.S, layer.width, self.n_next))
+        self.chunk = max(1, min(_CHUNK_VALUES, room) // max(self.S, layer.out_dim, self.n_next))
         # records of the new vertices: boundary points (edge ends, parameter, split), then
         # crossings of chords (ends of the earlier chord, parameter, both splits)
         self.b_a = self.b_b = self.b_s = _EMPTY
@@ -183,8 +183,8 @@ class _Layer:
 
     def split_values(self, rows: np.ndarray) -> np.ndarray:
         """Values ``z_unit - breakpoint`` of every split at vertices with pre-activations
-        ``rows``."""
-        return rows if self.plain else rows[:, self.unit] - self.bp
+        ``rows`` (pass-through columns, after the units, have no splits)."""
+        return rows[:, :self.S] if self.plain else rows[:, self.unit] - self.bp
 
     def value(self, vid: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Value of split ``s`` at vertex ``vid``, an old vertex or a boundary point
@@ -221,7 +221,7 @@ class _Layer:
         the splits each lies on (one array per split, masked in the check). Raise
         :class:`_NotGeneric` if a vertex lies within the margin of another split's line."""
         budget.reserve(n * ((self.S + 7) // 8 + 8 * self.n_next)
-                       + 8 * 5 * self.chunk * max(self.S, self.layer.width, self.n_next),
+                       + 8 * 5 * self.chunk * max(self.S, self.layer.out_dim, self.n_next),
                        "the signs and the next layer's values at the vertices")
         signs = np.empty((n, (self.S + 7) // 8), dtype=np.uint8)
         nxt_z = np.empty((n, self.n_next))
@@ -238,7 +238,7 @@ class _Layer:
             if np.any(D <= self.margin):
                 raise _NotGeneric
             if self.nxt is not None:
-                np.dot(self.layer.activation(rows), self.nxt.weight.T, out=nxt_z[lo:hi])
+                np.dot(self.layer.apply(rows), self.nxt.weight.T, out=nxt_z[lo:hi])
         self.signs.append(signs)
         self.next_z.append(nxt_z)
 

@@ -119,6 +119,7 @@ class _Layer:
     kink_value: np.ndarray       # breakpoint of each of the layer's kinks
     first_kink: int              # global index of the layer's first kink
     first_unit: int
+    width: int                   # units (rows 0:width); the rows after are pass-through units
 
 
 def _layers(net: PLNet, domain: Domain) -> list[_Layer]:
@@ -132,7 +133,7 @@ def _layers(net: PLNet, domain: Domain) -> list[_Layer]:
         n, k = layer.width, bps.size
         out.append(_Layer(w, b, bps, np.asarray(layer.activation.slopes),
                           np.asarray(layer.activation.offsets), np.repeat(np.arange(n), k),
-                          np.tile(bps, n), kink0, unit0))
+                          np.tile(bps, n), kink0, unit0, n))
         kink0 += n * k
         unit0 += n
     return out
@@ -234,8 +235,12 @@ def _compose(layers: list[_Layer], states: np.ndarray, upto: int) -> list:
     maps = [(G, g)]
     for i in range(upto):
         lay, nxt = layers[i], layers[i + 1]
-        st = states[:, lay.first_unit:lay.first_unit + lay.weight.shape[0]]
+        st = states[:, lay.first_unit:lay.first_unit + lay.width]
         slope, off = lay.slopes[st], lay.offsets[st]
+        if lay.weight.shape[0] > lay.width:      # pass-through units: slope 1, offset 0
+            extra = lay.weight.shape[0] - lay.width
+            slope = np.concatenate([slope, np.ones((B, extra))], axis=1)
+            off = np.concatenate([off, np.zeros((B, extra))], axis=1)
         G = np.matmul(nxt.weight, slope[:, :, None] * G)
         g = (slope * g + off) @ nxt.weight.T + nxt.bias
         maps.append((G, g))
@@ -300,7 +305,7 @@ class _Search:
         self.domain, self.tol, self.func = domain, tol, func
         self.max_regions, self.max_bytes = max_regions, max_bytes
         self.solver = _Solver(domain, tol, func)
-        self.n_units = sum(lay.weight.shape[0] for lay in self.layers)
+        self.n_units = sum(lay.width for lay in self.layers)
         self.n_kinks = sum(lay.kink_unit.size for lay in self.layers)
 
     # -- frontier bookkeeping
@@ -471,7 +476,7 @@ class _Search:
         cells = cells.take(order)
         st = states[cells.group].copy()
         ac = active[cells.group].copy()
-        n_units = lay.weight.shape[0]
+        n_units = lay.width
         per_unit = cells.bits.reshape(cells.bits.shape[0], n_units, lay.kinks.size)
         st[:, lay.first_unit:lay.first_unit + n_units] = per_unit.sum(axis=2)
         ac[:, lay.first_kink:lay.first_kink + lay.kink_unit.size] = cells.act
@@ -533,8 +538,8 @@ class _Search:
 
 
 def _unit_table(layers: list[_Layer]):
-    lay_of = np.concatenate([np.full(lay.weight.shape[0], i) for i, lay in enumerate(layers)])
-    idx = np.concatenate([np.arange(lay.weight.shape[0]) for lay in layers])
+    lay_of = np.concatenate([np.full(lay.width, i) for i, lay in enumerate(layers)])
+    idx = np.concatenate([np.arange(lay.width) for lay in layers])
     return lay_of.astype(np.int64), idx.astype(np.int64)
 
 
@@ -548,10 +553,10 @@ def _candidate_pairs(layers: list[_Layer], states: np.ndarray, active: np.ndarra
         h = (states.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
         order = np.argsort(h)
         sorted_h = h[order]
-        n_kinks_of = np.concatenate([np.full(lay.weight.shape[0], lay.kinks.size)
+        n_kinks_of = np.concatenate([np.full(lay.width, lay.kinks.size)
                                      for lay in layers])
         first_kink = np.concatenate([lay.first_kink + lay.kinks.size
-                                     * np.arange(lay.weight.shape[0]) for lay in layers])
+                                     * np.arange(lay.width) for lay in layers])
         out_a, out_b, out_k = [], [], []
         for u in range(n_units):
             up = states[:, u] < n_kinks_of[u]                 # the state one step up exists
