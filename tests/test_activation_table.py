@@ -98,14 +98,17 @@ def test_torch_check_knows_it(row):
 
 
 class _Call(nn.Module):
-    """``fn`` (a torch callable of an activation) after a linear layer."""
+    """``fn`` (a torch callable of an activation) between two linear layers (a hidden
+    activation: a trailing Softmax/Sigmoid on the output is accepted by nets, see
+    tests/test_nets_forms.py)."""
 
     def __init__(self, fn, options):
         super().__init__()
         self.lin, self.fn, self.options = nn.Linear(3, 4), fn, options
+        self.out = nn.Linear(4, 2)
 
     def forward(self, x):
-        return self.fn(self.lin(x), **self.options)
+        return self.out(self.fn(self.lin(x), **self.options))
 
 
 def _module(row) -> nn.Module:
