@@ -41,7 +41,17 @@ later (the skip stream) past it. ``y = x + W2 relu(W1 x + b1) + b2`` followed by
 reading ``W3 (x + W2 h + b2) + b3`` from both parts: the same function and the same activation
 regions, counted exactly by every engine of :mod:`reluthe.regions`.
 
-Anything else (``MaxPool``, ``GELU``, ``BatchNorm`` in train mode, concatenation, ...) raises
+**Max-pooling.** ``MaxPool1d``, ``MaxPool2d``, ``F.max_pool1d``, ``F.max_pool2d`` and
+``torch.amax``/``x.amax`` over the units of one sample (any window shape, stride, padding,
+dilation: the windows are read by probing the operation) make pooled units ``o = max(v_i, i in
+window o)``. The PLNet computes the max exactly by a tournament of ReLU layers
+``max(a, b) = a + relu(b - a)`` (:class:`MaxPool`, in :attr:`PLNet.pools`); the state of a
+pooled unit in the activation pattern (:meth:`PLNet.pattern`, :attr:`PLNet.pattern_layout`) is
+the position of its argmax in its window, the first on ties as in torch. :meth:`PLNet.states`
+gives the engine's unit states (the tournament's comparisons). Region functions that do not
+merge the tournament's cells refuse such a net by name.
+
+Anything else (``MaxPool3d``, ``GELU``, ``BatchNorm`` in train mode, concatenation, ...) raises
 :class:`~reluthe.errors.UnsupportedNetworkError` naming the module, saying what to do instead and
 listing what is supported.
 
@@ -76,6 +86,19 @@ A residual block: the skip stream ``x`` rides past the first layer as pass-throu
 >>> res = as_plnet(Block())
 >>> res.widths, [layer.passthrough for layer in res.layers]
 ((4, 3), [3, 0])
+
+A max-pool over pairs: two ReLU units, then one pooled unit whose state is its argmax.
+
+>>> import torch.nn.functional as F
+>>> class Pool(torch.nn.Module):
+...     def __init__(self):
+...         super().__init__()
+...         self.a = torch.nn.Linear(1, 2)
+...     def forward(self, x):
+...         return F.max_pool1d(torch.relu(self.a(x)), 2)
+>>> pool = as_plnet(Pool())
+>>> pool.pattern_layout, pool.pattern(np.array([[0.5]])).shape
+(((2, 1), (1, 1)), (1, 3))
 """
 
 from __future__ import annotations
@@ -94,7 +117,7 @@ from reluthe import activations as table
 from reluthe._validate import _fmt, check_real_array
 from reluthe.errors import InvalidInputError, UnsupportedNetworkError
 
-__all__ = ["Activation", "PLLayer", "PLNet", "as_plnet", "from_torch", "from_pairs",
+__all__ = ["Activation", "MaxPool", "PLLayer", "PLNet", "as_plnet", "from_torch", "from_pairs",
            "SUPPORTED"]
 
 _PL_TABLE = tuple(row for row in table.TABLE if row.piecewise_linear)
@@ -103,7 +126,9 @@ SUPPORTED = (
     "activations of reluthe.activations.TABLE; inplace too), PReLU (one shared slope), "
     "Flatten, Unflatten, "
     "Dropout/Dropout1d/Dropout2d/AlphaDropout (as identity), BatchNorm1d/BatchNorm2d "
-    "(eval mode), Conv1d, Conv2d, AvgPool1d, AvgPool2d (with input_shape); functions in forward: "
+    "(eval mode), Conv1d, Conv2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d (with "
+    "input_shape); functions in forward: F.max_pool1d, F.max_pool2d, torch.amax/x.amax (over "
+    "the units of one sample), "
     f"{', '.join('F.' + r.torch_function for r in _PL_TABLE if r.torch_function)} (and their "
     "torch.*, x.*() and in-place forms, e.g. torch.relu, x.relu()), torch.clamp/x.clamp "
     "(constant bounds), torch.flatten, x.flatten(), x.view(...), x.reshape(...), F.dropout, "
@@ -265,6 +290,78 @@ class PLLayer:
 
 
 @dataclass(frozen=True, eq=False)
+class MaxPool:
+    """Max-pooled units ``o = max(v_i, i in window o)`` run as a tournament of ReLU layers.
+
+    A max-pool over values ``v`` (affine maps of the hidden vector) is computed exactly by
+    hidden layers of the :class:`PLNet` itself: each layer pairs neighbouring candidates of
+    every window and computes ``max(a, b) = a + relu(b - a)`` (``b`` wins only when strictly
+    larger, so ties go to the first candidate, as in torch), the candidates ``a`` riding along
+    as pass-through units, until one winner per window is left. Those ``len(levels)`` layers
+    start at ``PLNet.layers[first]``; their units' states are engine states, not the pattern:
+    the *state of a pooled unit* is the position of its argmax in its window (the first one on
+    ties), read from them by :meth:`argmax`. Cells of the tournament with the same argmax
+    are one activation region (``{argmax = i}`` is convex: the intersection of ``v_i >= v_j``).
+
+    Slots are candidates: ``0 .. position.size - 1`` the window entries (``position``: their
+    place in their window), later ones the winners of pairs. ``levels[l]`` holds the
+    ``(left, right, new)`` slot ids of the pairs of tournament layer ``l`` (its unit ``j`` is
+    pair ``j``); ``final`` the winning slot of every pooled unit; ``sizes`` the window sizes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = MaxPool(0, np.array([3]), ((np.array([0]), np.array([1]), np.array([3])),
+    ...                                    (np.array([3]), np.array([2]), np.array([4]))),
+    ...                np.array([4]), np.array([0, 1, 2]), "max over 3")
+    >>> pool.argmax([np.array([[1], [0]]), np.array([[0], [1]])]).tolist()
+    [[1], [2]]
+    """
+
+    first: int
+    sizes: np.ndarray
+    levels: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+    final: np.ndarray
+    position: np.ndarray
+    source: str = ""
+
+    @property
+    def width(self) -> int:
+        """Number of pooled units."""
+        return int(self.sizes.size)
+
+    @property
+    def n_states(self) -> int:
+        """States of a pooled unit: the largest window size."""
+        return int(self.sizes.max())
+
+    @property
+    def layer_ids(self) -> range:
+        """Indices of its tournament layers in :attr:`PLNet.layers`."""
+        return range(self.first, self.first + len(self.levels))
+
+    def owners(self) -> list[np.ndarray]:
+        """The pooled unit that every unit of every tournament layer belongs to."""
+        owner = np.zeros(int(self.levels[-1][2].max()) + 1, dtype=np.int64)
+        owner[:self.position.size] = np.repeat(np.arange(self.width), self.sizes)
+        out = []
+        for left, _, new in self.levels:
+            owner[new] = owner[left]
+            out.append(owner[left])
+        return out
+
+    def argmax(self, states: Sequence[np.ndarray]) -> np.ndarray:
+        """Argmax positions (int8, ``(n, width)``) from the states of the tournament layers."""
+        n = states[0].shape[0]
+        n_slots = int(self.levels[-1][2].max()) + 1
+        win = np.zeros((n, n_slots), dtype=np.int16)
+        win[:, :self.position.size] = self.position
+        for (left, right, new), s in zip(self.levels, states):
+            win[:, new] = np.where(np.asarray(s) > 0, win[:, right], win[:, left])
+        return win[:, self.final].astype(np.int8)
+
+
+@dataclass(frozen=True, eq=False)
 class PLNet:
     """A piecewise-linear network in float64: hidden ``layers`` then an optional ``output`` map.
 
@@ -288,6 +385,7 @@ class PLNet:
     input_dim: int
     input_shape: tuple[int, ...] = field(default=())
     output_transform: str | None = None
+    pools: tuple[MaxPool, ...] = ()
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -341,7 +439,8 @@ class PLNet:
         return h
 
     def states(self, x) -> np.ndarray:
-        """Activation pattern (state of every hidden unit) at points ``x``: int8 (n, n_units)."""
+        """State of every unit of every hidden layer at points ``x``: int8 (n, n_units); the
+        activation pattern unless the net has max-pools (then see :meth:`pattern`)."""
         h = self._check_points(x, "PLNet.states")
         cols = []
         for layer in self.layers:
@@ -351,6 +450,58 @@ class PLNet:
         if not cols:
             return np.zeros((h.shape[0], 0), dtype=np.int8)
         return np.concatenate(cols, axis=1)
+
+    def _pattern_parts(self) -> list[tuple[int, object]]:
+        """``(layer index, layer or MaxPool)`` of every part of the pattern, in order: a layer
+        outside any tournament, or a max-pool (at its first tournament layer)."""
+        inside = {li: pool for pool in self.pools for li in pool.layer_ids}
+        return [(li, inside.get(li, layer)) for li, layer in enumerate(self.layers)
+                if li not in inside or inside[li].first == li]
+
+    @property
+    def pattern_layout(self) -> tuple[tuple[int, int], ...]:
+        """``(units, states - 1)`` of every part of the activation pattern: a hidden layer
+        (states - 1 = its kinks) or a max-pool (states = its largest window)."""
+        return tuple((part.width, part.n_states - 1 if isinstance(part, MaxPool)
+                      else len(part.activation.breakpoints)) for _, part in self._pattern_parts())
+
+    def pattern_states(self, states: np.ndarray) -> np.ndarray:
+        """The activation pattern (int8) from engine :meth:`states`: the same without
+        max-pools; the tournament layers of a max-pool replaced by its argmax positions."""
+        if not self.pools:
+            return states
+        starts = np.cumsum([0, *self.widths])
+        cols = []
+        for li, part in self._pattern_parts():
+            if isinstance(part, MaxPool):
+                cols.append(part.argmax([states[:, starts[i]:starts[i + 1]]
+                                         for i in part.layer_ids]))
+            else:
+                cols.append(states[:, starts[li]:starts[li + 1]])
+        return np.concatenate(cols, axis=1)
+
+    def pattern_units(self, units: np.ndarray) -> np.ndarray:
+        """``(part, unit)`` in the activation pattern (:attr:`pattern_layout`) of engine units
+        ``(layer, unit)`` (an ``(n, 2)`` array): a tournament unit belongs to its pooled unit."""
+        units = np.asarray(units, dtype=np.int64).reshape(-1, 2)
+        if not self.pools:
+            return units
+        part_of = np.zeros(self.n_units, dtype=np.int64)     # by engine unit, layer-major
+        unit_of = np.zeros(self.n_units, dtype=np.int64)
+        starts = np.cumsum([0, *self.widths])
+        for k, (li, part) in enumerate(self._pattern_parts()):
+            pairs = (zip(part.layer_ids, part.owners()) if isinstance(part, MaxPool)
+                     else [(li, np.arange(part.width))])
+            for i, owner in pairs:
+                part_of[starts[i]:starts[i + 1]], unit_of[starts[i]:starts[i + 1]] = k, owner
+        flat = starts[units[:, 0]] + units[:, 1]
+        return np.stack([part_of[flat], unit_of[flat]], axis=1)
+
+    def pattern(self, x) -> np.ndarray:
+        """Activation pattern at points ``x``: the state of every hidden unit, a max-pooled
+        unit's state being the position of its argmax in its window (:class:`MaxPool`);
+        equal to :meth:`states` for a network without max-pools."""
+        return self.pattern_states(self.states(x))
 
     def restrict(self, origin, basis) -> PLNet:
         """The network on the affine subspace ``x = origin + basis @ t`` (``basis``: (d, k))."""
@@ -383,6 +534,7 @@ def _assemble(steps, start, result, input_dim: int, input_shape: tuple[int, ...]
     current hidden vector; an activation makes a new layer whose units are ``inp`` and whose
     pass-through units carry the values ``carried`` (those needed later: skip connections)."""
     layers: list[PLLayer] = []
+    pools: list[MaxPool] = []
     values = {start: (np.eye(input_dim), np.zeros(input_dim), ())}
     for kind, out, *rest in steps:
         if kind == "affine":
@@ -402,6 +554,9 @@ def _assemble(steps, start, result, input_dim: int, input_shape: tuple[int, ...]
             values[out] = (wa + alpha * wb, ba + alpha * bb, (*sa, *sb, src))
         elif kind == "alias":
             values[out] = values[rest[0]]
+        elif kind == "maxpool":
+            inp, windows, src, carried = rest
+            values = _tournament(values, out, inp, windows, src, carried, layers, pools)
         else:
             inp, act, src, carried = rest
             kept = [values[c] for c in carried]
@@ -413,7 +568,58 @@ def _assemble(steps, start, result, input_dim: int, input_shape: tuple[int, ...]
                                               and np.array_equal(w, np.eye(w.shape[0]))
                                               and not b.any()))
     output = None if plain else (_readonly(w), _readonly(b))
-    return PLNet(tuple(layers), output, int(input_dim), tuple(input_shape), output_transform)
+    return PLNet(tuple(layers), output, int(input_dim), tuple(input_shape), output_transform,
+                 tuple(pools))
+
+
+def _tournament(values: dict, out, inp, windows: list, src: str, carried: tuple,
+                layers: list, pools: list) -> dict:
+    """Append the ReLU layers computing ``max`` of ``values[inp]`` over every window (index
+    arrays, one per pooled unit, in order) to ``layers`` and their :class:`MaxPool` to
+    ``pools``; return the values after them (``out``: the pooled units; ``carried``)."""
+    w, b, sources = values[inp]
+    flat = np.concatenate(windows)
+    groups, slot = [], 0                       # the live slot ids of every window, in order
+    for win in windows:
+        groups.append(list(range(slot, slot + len(win))))
+        slot += len(win)
+    rows = dict(enumerate(zip(w[flat], b[flat])))          # live slot id -> (row, bias)
+    kept = {c: values[c] for c in carried}
+    levels, first = [], len(layers)
+    while any(len(g) > 1 for g in groups):
+        pairs = [(g[i], g[i + 1]) for g in groups for i in range(0, len(g) - 1, 2)]
+        single = [g[-1] for g in groups if len(g) % 2]
+        left = [rows[a] for a, _ in pairs] + [rows[c] for c in single]
+        unit_w = np.array([rows[r][0] - rows[a][0] for a, r in pairs])
+        unit_b = np.array([rows[r][1] - rows[a][1] for a, r in pairs])
+        layer = _new_layer((unit_w, unit_b, sources),
+                           [(np.array([r for r, _ in left]), np.array([c for _, c in left]), ()),
+                            *kept.values()], Activation.relu(),
+                           f"{src} (max-pool tournament {len(levels) + 1})")
+        layers.append(layer)
+        n_pairs, eye = len(pairs), np.eye(layer.out_dim)
+        new = dict(zip(pairs, range(slot, slot + n_pairs)))
+        levels.append(tuple(np.array(v, dtype=np.int64) for v in
+                            ([a for a, _ in pairs], [r for _, r in pairs], list(new.values()))))
+        slot += n_pairs
+        rows = {new[p]: (eye[j] + eye[n_pairs + j], 0.0) for j, p in enumerate(pairs)}
+        rows.update({c: (eye[2 * n_pairs + j], 0.0) for j, c in enumerate(single)})
+        groups = [[new[(g[i], g[i + 1])] for i in range(0, len(g) - 1, 2)]
+                  + ([g[-1]] if len(g) % 2 else []) for g in groups]
+        row = n_pairs + len(left)
+        for c, (_, kept_b, _) in kept.items():
+            kept[c] = (eye[row:row + kept_b.size], np.zeros(kept_b.size), ())
+            row += kept_b.size
+        sources = ()
+    final = np.array([g[0] for g in groups], dtype=np.int64)
+    positions = np.concatenate([np.arange(len(win)) for win in windows])
+    if levels:
+        pools.append(MaxPool(first, np.array([len(win) for win in windows]), tuple(levels),
+                             final, positions, src))
+    result = dict(kept)
+    result[out] = (np.array([rows[f][0] for f in final]),
+                   np.array([rows[f][1] for f in final], dtype=np.float64), sources)
+    return result
 
 
 def _new_layer(value, kept: list, act: Activation, src: str) -> PLLayer:
@@ -535,8 +741,9 @@ def _tensor_to_numpy(t, what: str, func: str) -> np.ndarray:
 
 _GENERIC_INSTEAD = ("replace it by a supported module, or pass the network as a list of (W, b) "
                     "pairs or a reluthe.nets.PLNet.")
-_MAXPOOL_INSTEAD = ("replace it by average pooling (nn.AvgPool1d/2d with the same kernel_size "
-                    "and stride) to count regions exactly; to measure the model as it is, use "
+_MAXPOOL_INSTEAD = ("use nn.MaxPool1d/2d (or F.max_pool1d/2d, torch.amax over units), or "
+                    "average pooling (nn.AvgPool1d/2d with the same kernel_size and stride), to "
+                    "count regions exactly; to measure the model as it is, use "
                     "reluthe.probes.profile or reluthe.probes.capture_activations on samples.")
 _NOT_PL_INSTEAD = ("the region engine needs piecewise-linear activations: use ReLU, LeakyReLU, "
                    "PReLU or Hardtanh instead (Softmax, LogSoftmax and Sigmoid are accepted as "
@@ -555,7 +762,7 @@ _SUM_INSTEAD = ("add tensors of the same shape (a residual connection x + f(x) w
 
 # what to do instead, by module class name (the MRO is searched, nearest class first)
 _INSTEAD = {
-    **dict.fromkeys(("MaxPool1d", "MaxPool2d", "MaxPool3d", "AdaptiveMaxPool1d",
+    **dict.fromkeys(("MaxPool3d", "AdaptiveMaxPool1d",
                      "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "FractionalMaxPool2d",
                      "LPPool1d", "LPPool2d"), _MAXPOOL_INSTEAD),
     **dict.fromkeys(("LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
@@ -631,6 +838,37 @@ class _Tracker:
 
     def scale(self, scale: float, shift: float, src: str):
         self._record("scale", scale, shift, src)
+
+    def maxpool(self, call, src: str):
+        """Record the max-pool ``call`` (a function of a float64 batch): its windows are read by
+        probing it with one raised input per sample, then checked on random inputs."""
+        import torch
+
+        shape = self.need_shape(src)
+        n = int(np.prod(shape))
+        probe = 2.0 * torch.eye(n, dtype=torch.float64) - 1.0
+        check = torch.from_numpy(np.random.default_rng(0).standard_normal((3, n)))
+        with torch.no_grad():
+            try:
+                hits, out = (call(t.reshape(-1, *shape)) for t in (probe, check))
+            except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+                raise InvalidInputError(
+                    f"The 'input_shape' parameter of {self.func} does not fit the network: "
+                    f"{src} cannot take a sample of shape {shape} (the shape reached from "
+                    f"input_shape={self.input_shape}): {exc}.") from exc
+        if not isinstance(hits, torch.Tensor) or hits.shape[0] != n or out.shape[0] != 3:
+            raise _unsupported(f"{src}, which reduces over the batch or returns indices,",
+                               "pool over the dimensions of one sample (dim=1 or -1, not 0), "
+                               "without return_indices.")
+        windows = [np.flatnonzero(col) for col in (hits.reshape(n, -1) > 0).numpy().T]
+        flat = check.numpy()
+        expect = np.array([[row[win].max() if win.size else np.nan for win in windows]
+                           for row in flat])
+        if not np.allclose(expect, out.reshape(3, -1).numpy(), rtol=0, atol=1e-12):
+            raise _unsupported(f"{src}, which is not a maximum over fixed windows of the "
+                               f"input,", _CHAIN_INSTEAD)
+        self._record("maxpool", windows, src, self.live)
+        self.shape = tuple(int(s) for s in hits.shape[1:])
 
     def probe(self, module, src: str):
         """Dense affine map of ``module`` (on a float64 copy in eval mode) at the tracked shape."""
@@ -744,12 +982,25 @@ def _module_step(tracker: _Tracker, module, name: str):
                                "call model.eval() first (reluthe never changes your model's "
                                "mode), with track_running_stats=True.")
         tracker.probe(module, src)
+    elif isinstance(module, (nn.MaxPool1d, nn.MaxPool2d)):
+        clone = copy.deepcopy(module)
+        tracker.maxpool(clone, src)
     elif isinstance(module, (nn.Conv1d, nn.Conv2d, nn.AvgPool1d, nn.AvgPool2d)):
         for pname, param in module.named_parameters():
             _tensor_to_numpy(param, f"{src}.{pname}", func)
         tracker.probe(module, src)
     else:
         raise _unsupported(f"Module {src}", _instead_for(module))
+
+
+def _const_arg(value, what: str):
+    """An argument of a pooling call that must not be a tensor of the forward pass."""
+    import torch.fx
+
+    if isinstance(value, torch.fx.Node):
+        raise _unsupported(f"{what} with a non-constant argument",
+                           "pass Python numbers (kernel_size, stride, dim), not tensors.")
+    return value
 
 
 def _const(value, what: str):
@@ -876,6 +1127,12 @@ def _function_step(tracker: _Tracker, target, args, kwargs, name: str):
         tracker.act(Activation.clamp(lo, hi), src)
     elif target in (F.dropout, "dropout", torch.nn.functional.alpha_dropout):
         return
+    elif target in (F.max_pool1d, F.max_pool2d, torch.max_pool1d, torch.max_pool2d,
+                    torch.amax, "amax"):
+        rest = [_const_arg(a, src) for a in args[1:]]
+        kw = {k: _const_arg(v, src) for k, v in kwargs.items()}
+        fn = target if callable(target) else getattr(torch.Tensor, target)
+        tracker.maxpool(lambda t: fn(t, *rest, **kw), src)
     elif target in (torch.flatten, "flatten"):
         start = kwargs.get("start_dim", args[1] if len(args) > 1 else 0)
         end = kwargs.get("end_dim", args[2] if len(args) > 2 else -1)

@@ -168,10 +168,10 @@ def test_view_reshape_and_flatten_in_forward():
     _same_function(model, net, (1, 3, 3))
 
 
-@pytest.mark.parametrize("layer, name", [(nn.MaxPool1d(2), "MaxPool1d"), (nn.GELU(), "GELU"),
+@pytest.mark.parametrize("layer, name", [(nn.MaxPool3d(2), "MaxPool3d"), (nn.GELU(), "GELU"),
                                          (nn.Sigmoid(), "Sigmoid")])
 def test_unsupported_modules_are_named(layer, name):
-    model = nn.Sequential(nn.Linear(4, 4), layer, nn.Linear(2 if name == "MaxPool1d" else 4, 1))
+    model = nn.Sequential(nn.Linear(4, 4), layer, nn.Linear(2 if name == "MaxPool3d" else 4, 1))
     with pytest.raises(UnsupportedNetworkError, match=name) as info:
         from_torch(model)
     assert "Supported" in str(info.value) and "LeakyReLU" in str(info.value)

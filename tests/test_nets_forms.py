@@ -205,7 +205,7 @@ def test_non_affine_or_non_constant_scalar_ops_are_refused(op, fragments):
 # ----------------------------------------------------------------------------- refusals
 
 @pytest.mark.parametrize("layer, name, instead", [
-    (nn.MaxPool1d(2), "MaxPool1d", "AvgPool1d/2d"),
+    (nn.MaxPool3d(2), "MaxPool3d", "AvgPool1d/2d"),
     (nn.AdaptiveMaxPool1d(2), "AdaptiveMaxPool1d", "AvgPool1d/2d"),
     (nn.GELU(), "GELU", "use ReLU, LeakyReLU, PReLU or Hardtanh"),
     (nn.Tanh(), "Tanh", "use ReLU, LeakyReLU, PReLU or Hardtanh"),

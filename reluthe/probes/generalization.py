@@ -363,16 +363,17 @@ def segment_crossings(net, starts, ends) -> SegmentCrossings:
         raise InvalidInputError(f"The 'starts' and 'ends' parameters of {func} must have the same "
                                 f"shape. Got {starts.shape} and {ends.shape} instead.")
     pl = as_plnet(net, func=func)
-    edges = np.cumsum((0, *pl.widths))
+    widths = tuple(width for width, _ in pl.pattern_layout)     # max-pools: one part each
+    edges = np.cumsum((0, *widths))
     lengths = np.linalg.norm(ends - starts, axis=1)
     boundaries = np.empty(len(starts), dtype=np.int64)
-    layers = np.empty((len(starts), len(pl.widths)), dtype=np.int64)
+    layers = np.empty((len(starts), len(widths)), dtype=np.int64)
     for i, (a, b) in enumerate(zip(starts, ends)):
         res = regions.count_on_line(pl, a, b)
         flips = np.diff(np.asarray(res.patterns), axis=0) != 0  # (count - 1, n_units)
         boundaries[i] = res.count - 1
         layers[i] = [flips[:, lo:hi].any(1).sum() for lo, hi in zip(edges[:-1], edges[1:])]
-    return SegmentCrossings(lengths, boundaries, layers, tuple(pl.widths))
+    return SegmentCrossings(lengths, boundaries, layers, widths)
 
 
 def region_density(net, starts, ends) -> np.ndarray:

@@ -17,6 +17,7 @@ from reluthe.regions._common import (
     net_for,
     numeric_guard,
     point,
+    refuse_maxpool,
     tolerance,
     warn_merges,
 )
@@ -106,7 +107,7 @@ def count_in_box(net, low, high, *, tol: float = DEFAULT_TOL,
     (8, 12, 'search', 1e-07)
     """
     func = "reluthe.regions.count_in_box"
-    pl = net_for(net, func, input_shape)
+    pl = net_for(net, func, input_shape, maxpool=True)
     low = point(low, net=pl, param="low", func=func, input_shape=input_shape)
     high = point(high, net=pl, param="high", func=func, input_shape=input_shape)
     if not np.all(low < high):
@@ -121,6 +122,8 @@ def count_in_box(net, low, high, *, tol: float = DEFAULT_TOL,
     max_memory = memory_budget(max_memory, func=func)
     check_choice(engine, ENGINES, param="engine", func=func)
     if engine == "search" or (engine == "auto" and pl.input_dim > LATTICE_MAX_DIM):
+        refuse_maxpool(pl, func, f" with engine='search' (engine={engine!r}, input dimension "
+                                 f"{pl.input_dim})")
         return _search_box(pl, low, high, max(tol, SEARCH_TOL), linear_tol, max_regions,
                            max_memory, func)
     with numeric_guard(func):

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from reluthe._validate import _fmt, check_int_sequence, check_positive_int, check_real_array
-from reluthe.errors import InvalidInputError
+from reluthe.errors import InvalidInputError, UnsupportedNetworkError
 from reluthe.nets import PLNet, as_plnet
 from reluthe.regions._complex import ROUNDING_LEVEL
 from reluthe.regions._engine import Summary
@@ -48,9 +48,15 @@ def warn_merges(snapped: int, tol: float, func: str):
             f"(result.tol_merges = {snapped}).", ToleranceWarning, stacklevel=3)
 
 
-def net_for(net, func: str, input_shape=None) -> PLNet:
+MAXPOOL_FUNCTIONS = ("count_on_line", "count_on_plane", "count_in_box", "pattern_codes")
+
+
+def net_for(net, func: str, input_shape=None, *, maxpool: bool = False) -> PLNet:
     """``net`` as a :class:`~reluthe.nets.PLNet`; ``input_shape`` (one input's shape, needed for
-    a torch module that starts with a convolution or pooling) must hold its inputs.
+    a torch module that starts with a convolution or pooling) must hold its inputs. A network
+    with max-pooling (:class:`~reluthe.nets.MaxPool`) raises UnsupportedNetworkError unless
+    the caller reads its patterns (``maxpool=True``: the functions of
+    :data:`MAXPOOL_FUNCTIONS`).
 
     Examples
     --------
@@ -68,11 +74,27 @@ def net_for(net, func: str, input_shape=None) -> PLNet:
                 f"{exc} Or pass the shape of one input, without the batch dimension, to "
                 f"{func} itself (e.g. input_shape=(1, 8, 8)).") from exc
         raise
+    if not maxpool:
+        refuse_maxpool(pl, func)
     if input_shape is not None and int(np.prod(input_shape)) != pl.input_dim:
         raise InvalidInputError(
             f"The 'input_shape' parameter of {func} must hold the network's {pl.input_dim} "
             f"inputs. Got {_fmt(input_shape)} ({int(np.prod(input_shape))} values) instead.")
     return pl
+
+
+def refuse_maxpool(net: PLNet, func: str, what: str = ""):
+    """Raise UnsupportedNetworkError if ``net`` has max-pooling (``what``: the part of ``func``
+    that cannot read it, e.g. its search engine)."""
+    if net.pools:
+        raise UnsupportedNetworkError(
+            f"{func}{what} does not support max-pooling "
+            f"({', '.join(p.source for p in net.pools)}): it would count the cells of the "
+            f"comparisons inside each pooling window rather than the argmax regions. Use "
+            f"{', '.join('reluthe.regions.' + f for f in MAXPOOL_FUNCTIONS)} (count_in_box with "
+            f"the lattice engine, input dimension up to its limit; pattern_codes or "
+            f"PLNet.pattern for the patterns of samples, uncertified), which read max-pool "
+            f"patterns exactly, or replace the max-pool by average pooling.")
 
 
 def input_shapes(net: PLNet, input_shape=None) -> list[tuple[int, ...]]:
@@ -185,9 +207,10 @@ def base_fields(s: Summary, net: PLNet, tol: float, linear_tol: float,
         arr.setflags(write=False)
     return dict(count=int(s.rep_cell.size), linear_count=int(s.linear_count), tol=tol,
                 linear_tol=linear_tol, sizes=s.sizes, interior_points=interior,
-                linear_labels=s.linear_labels, widths=net.widths,
+                linear_labels=s.linear_labels,
+                widths=tuple(width for width, _ in net.pattern_layout),
                 f_vector=tuple(int(f) for f in f_vector), _packed=s.packed,
-                _layout=layout(net), _edges=s.edges, _edge_units=s.edge_units,
+                _layout=net.pattern_layout, _edges=s.edges, _edge_units=s.edge_units,
                 tol_merges=int(tol_merges), _net=net, linear_counts=lin.counts,
                 linear_map_tol=lin.tolerances, piece_labels=lin.piece_labels)
 

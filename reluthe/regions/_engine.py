@@ -25,9 +25,9 @@ from reluthe.regions._linear import (
     unit_bounds,
 )
 from reluthe.regions._memory import default_budget
-from reluthe.regions._result import unpack_states
+from reluthe.regions._result import pack_by_layout, unpack_states
 
-__all__ = ["Cut", "subdivide", "cells_to_regions", "region_maps", "face_points"]
+__all__ = ["Cut", "subdivide", "cells_to_regions", "region_maps", "face_points", "pattern_bits"]
 
 # floats in one working array of the affine maps (a chunk of regions at a time)
 _MAP_CHUNK_FLOATS = 1 << 16
@@ -194,15 +194,28 @@ def _all_distinct(packed: np.ndarray) -> bool:
     return not np.any(np.all(words[order[same]] == words[order[same + 1]], axis=1))
 
 
+def pattern_bits(net: PLNet, packed: np.ndarray) -> np.ndarray:
+    """The packed activation patterns (:attr:`~reluthe.nets.PLNet.pattern_layout`) of cells or
+    points with packed engine states ``packed``: the same without max-pools; with them, the
+    tournament units replaced by the argmax of every pooled unit."""
+    if not net.pools:
+        return packed
+    states = unpack_states(packed, tuple((layer.width, len(layer.activation.breakpoints))
+                                         for layer in net.layers))
+    return pack_by_layout(net.pattern_states(states), net.pattern_layout)
+
+
 def cells_to_regions(cut: Cut):
-    """Group cells by pattern. Returns (region_of_cell, rep_cell, edges, edge_labels)."""
+    """Group cells by pattern (a region of a max-pool net is the union of the tournament's
+    cells with one argmax: :class:`~reluthe.nets.MaxPool`). Returns (region_of_cell, rep_cell,
+    edges, edge_labels)."""
     sub = cut.sub
-    packed = sub.cell_patterns()
+    packed = pattern_bits(cut.net, sub.cell_patterns())
     n_cells = packed.shape[0]
     if packed.shape[1] == 0:
         region_of_cell = np.zeros(n_cells, dtype=np.int64)
         rep = np.zeros(1 if n_cells else 0, dtype=np.int64)
-    elif _all_distinct(packed):                          # the rule: one cell per pattern
+    elif not cut.net.pools and _all_distinct(packed):    # the rule: one cell per pattern
         region_of_cell = np.arange(n_cells)
         rep = np.arange(n_cells)
     else:                                                # cells merged by the tolerance
@@ -314,11 +327,13 @@ def summarize(cut: Cut, linear_tol: float, cell_sizes: np.ndarray | None = None)
         order = np.lexsort((-cell_sizes, region_of_cell))
         first = order[np.r_[True, region_of_cell[order][1:] != region_of_cell[order][:-1]]]
     interior = pts[sub.d][first]
-    edge_units = (cut.split_unit[labels] if labels.size else np.zeros((0, 2), dtype=np.int64))
-    packed = sub.cell_patterns()[first]
+    edge_units = (cut.net.pattern_units(cut.split_unit[labels]) if labels.size
+                  else np.zeros((0, 2), dtype=np.int64))
+    engine_packed = sub.cell_patterns()[first]
+    packed = pattern_bits(cut.net, engine_packed)
     sub.reserve(readout_bytes(sub) + maps_bytes(cut.net, n_regions),
                 "the affine maps of the regions")
-    jacobians, offsets, tol = region_maps(cut, packed, linear_tol)
+    jacobians, offsets, tol = region_maps(cut, engine_packed, linear_tol)
     linear = linear_counts(jacobians, offsets, edges, tol=tol)
     return Summary(region_of_cell, first, edges, edge_units, sizes, interior, packed, linear,
                    pts)

@@ -109,7 +109,7 @@ def count_on_line(net, start, end, *, tol: float = DEFAULT_TOL,
     (18, (25,))
     """
     func = "reluthe.regions.count_on_line"
-    pl = net_for(net, func, input_shape)
+    pl = net_for(net, func, input_shape, maxpool=True)
     start = point(start, net=pl, param="start", func=func, input_shape=input_shape)
     end = point(end, net=pl, param="end", func=func, input_shape=input_shape)
     if np.array_equal(start, end):

@@ -8,7 +8,8 @@ import numpy as np
 from reluthe._validate import check_positive_int
 from reluthe.errors import InvalidInputError
 from reluthe.nets import PLNet
-from reluthe.regions._common import net_for, point_rows
+from reluthe.regions._common import net_for, point_rows, refuse_maxpool
+from reluthe.regions._engine import pattern_bits
 from reluthe.regions._memory import memory_budget, over_budget
 
 __all__ = ["PatternCount", "count_patterns", "pattern_codes"]
@@ -18,7 +19,7 @@ _ETA = 2.0 ** -1074      # smallest subnormal: covers underflow, which the gamma
 
 
 def _check(net, points, input_shape, func: str) -> tuple[PLNet, np.ndarray]:
-    pl = net_for(net, func, input_shape)
+    pl = net_for(net, func, input_shape, maxpool=True)
     return pl, point_rows(points, net=pl, param="points", func=func, input_shape=input_shape)
 
 
@@ -138,15 +139,30 @@ def _check_memory(net: PLNet, n: int, chunk_size: int, n_bytes: int, max_memory,
                           f"in {func}, before the first chunk; or pass fewer points", None)
 
 
+def _code_bytes(net: PLNet) -> int:
+    """Bytes of one packed activation pattern: the kink bits of every layer; with max-pools,
+    those of their argmax states instead of their tournament layers (:func:`pattern_bits`)."""
+    if not net.pools:
+        return sum(n for _, n in _layout(net))
+    return sum((width * kinks + 7) // 8 for width, kinks in net.pattern_layout)
+
+
 def _codes(net: PLNet, pts: np.ndarray, chunk_size: int, n_bytes: int,
            certified: np.ndarray | None = None) -> np.ndarray:
-    total = sum(n for _, n in _layout(net))
+    total = _code_bytes(net)
+    engine_bytes = sum(n for _, n in _layout(net))
     codes = np.zeros((pts.shape[0], n_bytes), dtype=np.uint8)
     layers = _layer_data(net, certified is not None)
     pts = np.ascontiguousarray(pts)
     for i in range(0, pts.shape[0], chunk_size):
-        _pack_into(net, layers, pts[i:i + chunk_size], codes[i:i + chunk_size, :total],
-                   None if certified is None else certified[i:i + chunk_size])
+        ok = None if certified is None else certified[i:i + chunk_size]
+        if not net.pools:
+            _pack_into(net, layers, pts[i:i + chunk_size], codes[i:i + chunk_size, :total], ok)
+            continue
+        # a max-pool (pattern_codes only): the tournament's bits, then the argmax of each window
+        engine = np.zeros((min(chunk_size, pts.shape[0] - i), engine_bytes), dtype=np.uint8)
+        _pack_into(net, layers, pts[i:i + chunk_size], engine, ok)
+        codes[i:i + chunk_size, :total] = pattern_bits(net, engine)
     return codes
 
 
@@ -202,7 +218,7 @@ def pattern_codes(net, points, *, chunk_size: int = 4096,
     func = "reluthe.regions.pattern_codes"
     pl, pts = _check(net, points, input_shape, func)
     chunk_size = check_positive_int(chunk_size, param="chunk_size", func=func)
-    n_bytes = sum(n for _, n in _layout(pl))
+    n_bytes = _code_bytes(pl)
     _check_memory(pl, pts.shape[0], chunk_size, n_bytes, max_memory, func)
     return _codes(pl, pts, chunk_size, n_bytes)
 
@@ -342,10 +358,12 @@ def count_patterns(net, points, *, chunk_size: int = 4096,
     """
     func = "reluthe.regions.count_patterns"
     pl, pts = _check(net, points, input_shape, func)
+    refuse_maxpool(pl, func, " (its certificate cannot tell tied window entries apart, e.g. "
+                             "two ReLUs at 0 in one window, so almost no point would count)")
     chunk_size = check_positive_int(chunk_size, param="chunk_size", func=func)
     if pts.shape[0] == 0:
         return PatternCount(0, 0, 0)
-    total = sum(n for _, n in _layout(pl))
+    total = _code_bytes(pl)
     _check_memory(pl, pts.shape[0], chunk_size, max(8, -(-total // 8) * 8), max_memory, func)
     certified = np.zeros(pts.shape[0], dtype=bool)
     codes = _codes(pl, pts, chunk_size, max(8, -(-total // 8) * 8), certified)

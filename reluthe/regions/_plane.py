@@ -188,7 +188,7 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     (6, 4.0, 6)
     """
     func = "reluthe.regions.count_on_plane"
-    pl = net_for(net, func, input_shape)
+    pl = net_for(net, func, input_shape, maxpool=True)
     origin, u, v = (point(value, net=pl, param=name, func=func, input_shape=input_shape)
                     for value, name in ((origin, "origin"), (u, "u"), (v, "v")))
     _check_basis(u, v, func)

@@ -24,7 +24,8 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["RegionsBase", "LineRegions", "PlaneRegions", "BoxRegions", "unpack_states"]
+__all__ = ["RegionsBase", "LineRegions", "PlaneRegions", "BoxRegions", "unpack_states",
+           "pack_by_layout"]
 
 
 def unpack_states(packed: np.ndarray, layout: tuple[tuple[int, int], ...]) -> np.ndarray:
@@ -40,6 +41,28 @@ def unpack_states(packed: np.ndarray, layout: tuple[tuple[int, int], ...]) -> np
         offset += n_bytes
     if not cols:
         return np.zeros((n, 0), dtype=np.int8)
+    return np.concatenate(cols, axis=1)
+
+
+def pack_by_layout(states: np.ndarray, layout: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """The packed split bits of :func:`unpack_states` from states (per part: bit ``k`` of a
+    unit is ``state > k``, unit-major, whole bytes per part).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> states = np.array([[2, 0, 1]], dtype=np.int8)
+    >>> unpack_states(pack_by_layout(states, ((1, 3), (2, 1))), ((1, 3), (2, 1))).tolist()
+    [[2, 0, 1]]
+    """
+    cols, first = [], 0
+    for width, kinks in layout:
+        st = states[:, first:first + width]
+        bits = st[:, :, None] > np.arange(kinks)[None, None, :]
+        cols.append(np.packbits(bits.reshape(st.shape[0], -1), axis=1))
+        first += width
+    if not cols:
+        return np.zeros((states.shape[0], 0), dtype=np.uint8)
     return np.concatenate(cols, axis=1)
 
 
