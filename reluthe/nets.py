@@ -459,6 +459,12 @@ class PLNet:
                 if li not in inside or inside[li].first == li]
 
     @property
+    def state_layout(self) -> tuple[tuple[int, int], ...]:
+        """``(units, kinks)`` of every hidden layer: the layout of the engines' packed unit
+        states (:meth:`states`; tournament layers of a max-pool included)."""
+        return tuple((layer.width, len(layer.activation.breakpoints)) for layer in self.layers)
+
+    @property
     def pattern_layout(self) -> tuple[tuple[int, int], ...]:
         """``(units, states - 1)`` of every part of the activation pattern: a hidden layer
         (states - 1 = its kinks) or a max-pool (states = its largest window)."""

@@ -167,10 +167,6 @@ def limit(value, *, func: str) -> int:
     return check_positive_int(value, param="max_regions", func=func)
 
 
-def layout(net: PLNet) -> tuple[tuple[int, int], ...]:
-    return tuple((layer.width, len(layer.activation.breakpoints)) for layer in net.layers)
-
-
 def check_domain(low: np.ndarray, high: np.ndarray, func: str, param: str):
     """Raise InvalidInputError unless every side ``high - low`` lies in [1e-150, 1e150] and the
     volume is a normal float64: the read-out squares coordinate differences (gradients by least

@@ -200,8 +200,7 @@ def pattern_bits(net: PLNet, packed: np.ndarray) -> np.ndarray:
     tournament units replaced by the argmax of every pooled unit."""
     if not net.pools:
         return packed
-    states = unpack_states(packed, tuple((layer.width, len(layer.activation.breakpoints))
-                                         for layer in net.layers))
+    states = unpack_states(packed, net.state_layout)
     return pack_by_layout(net.pattern_states(states), net.pattern_layout)
 
 
@@ -244,7 +243,7 @@ def region_maps(cut: Cut, packed: np.ndarray, linear_tol: float):
     chunk of regions at a time (see :func:`reluthe.regions._linear.affine_maps`)."""
     net = cut.net
     n, d = packed.shape[0], net.input_dim
-    layout = tuple((layer.width, len(layer.activation.breakpoints)) for layer in net.layers)
+    layout = net.state_layout
     J = np.empty((n, net.output_dim, d))
     c = np.empty((n, net.output_dim))
     chunk = max(1, _MAP_CHUNK_FLOATS // (max(net.widths, default=1) * (d + 1)))

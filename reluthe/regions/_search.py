@@ -50,6 +50,7 @@ from reluthe.errors import InvalidInputError, RegionLimitError
 from reluthe.nets import PLNet
 from reluthe.regions._engine import check_range
 from reluthe.regions._memory import over_budget
+from reluthe.regions._result import pack_by_layout
 
 __all__ = ["SEARCH_TOL", "NORMS", "Domain", "Found", "search"]
 
@@ -592,16 +593,7 @@ def search(net: PLNet, domain: Domain, *, tol: float, max_regions: int, max_byte
 def pack_states(states: np.ndarray, net: PLNet) -> np.ndarray:
     """Unit states as the packed kink bits of :func:`reluthe.regions._result.unpack_states`
     (per layer: bit ``k`` of a unit is ``state > k``, unit-major, bytes per layer)."""
-    cols, first = [], 0
-    for layer in net.layers:
-        width, kinks = layer.width, len(layer.activation.breakpoints)
-        st = states[:, first:first + width]
-        bits = st[:, :, None] > np.arange(kinks)[None, None, :]
-        cols.append(np.packbits(bits.reshape(st.shape[0], -1), axis=1))
-        first += width
-    if not cols:
-        return np.zeros((states.shape[0], 0), dtype=np.uint8)
-    return np.concatenate(cols, axis=1)
+    return pack_by_layout(states, net.state_layout)
 
 
 def region_linear(net: PLNet, states: np.ndarray, edges: np.ndarray, relative: float):
