@@ -471,6 +471,13 @@ class PLNet:
         return tuple((part.width, part.n_states - 1 if isinstance(part, MaxPool)
                       else len(part.activation.breakpoints)) for _, part in self._pattern_parts())
 
+    @property
+    def pooled(self) -> np.ndarray:
+        """Boolean mask over the activation pattern's units: True where a unit is a max-pool's
+        (its state is the argmax position in its window, not on/off)."""
+        return np.concatenate([np.full(part.width, isinstance(part, MaxPool))
+                               for _, part in self._pattern_parts()] or [np.zeros(0, bool)])
+
     def pattern_states(self, states: np.ndarray) -> np.ndarray:
         """The activation pattern (int8) from engine :meth:`states`: the same without
         max-pools; the tournament layers of a max-pool replaced by its argmax positions."""

@@ -116,6 +116,17 @@ def test_line_count_equals_pattern_changes_on_a_fine_grid(build, seed):
                           from_torch(model).pattern(np.asarray(line.interior_points)))
 
 
+def test_active_units_leave_out_the_pooled_units():
+    model = _seeded(PoolMLP, 1)
+    line = regions.count_on_line(model, [-1.0, 0.4], [1.0, -0.7])
+    pl = from_torch(model)
+    pats = np.asarray(line.patterns)
+    assert pl.pooled.shape == (pats.shape[1],) and pl.pooled.any() and not pl.pooled.all()
+    frame = line.to_frame()
+    assert frame["active"].tolist() == np.count_nonzero(pats[:, ~pl.pooled], axis=1).tolist()
+    assert not from_torch(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))).pooled.any()
+
+
 @pytest.mark.parametrize("seed", [0, 2])
 def test_plane_count_equals_regioncam_max_pool(seed):
     rc_mod = pytest.importorskip("regioncam")

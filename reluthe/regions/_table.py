@@ -59,8 +59,9 @@ def pattern_strings(patterns: np.ndarray, widths) -> list[str]:
 
 def active_units(res) -> np.ndarray:
     """Units with a non-zero state in every region (ReLU / LeakyReLU units that are on; Hardtanh
-    and ReLU6 units above their lower kink)."""
-    return np.count_nonzero(res.patterns, axis=1)
+    and ReLU6 units above their lower kink); the units of a max-pool, whose state is an argmax
+    position, are not counted."""
+    return np.count_nonzero(np.asarray(res.patterns)[:, ~res._net.pooled], axis=1)
 
 
 def _layer_bounds(widths) -> list[tuple[int, int]]:
