@@ -14,10 +14,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from _catalogue import assert_named_error
 
 from reluthe import data, models
 from reluthe._validate import check_device, check_int_sequence
-from reluthe.errors import InvalidInputError, ReluTheError
+from reluthe.errors import InvalidInputError
 from reluthe.protocol import select_lr
 from reluthe.train import (
     Recipe,
@@ -334,12 +335,7 @@ case("check_int_sequence-tensor", check_int_sequence,
 
 @pytest.mark.parametrize("fn, kwargs, err, fragments", CASES)
 def test_bad_input_is_a_named_error(fn, kwargs, err, fragments):
-    with pytest.raises(err) as info:
-        fn(**kwargs)
-    assert isinstance(info.value, ReluTheError)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert_named_error(fn, kwargs, err, fragments)
 
 
 def test_catalogue_is_large():

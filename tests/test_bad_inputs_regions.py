@@ -4,14 +4,16 @@ inputs whose products overflow float64 are refused instead of giving wrong count
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from _catalogue import add_case, assert_named_error
 
 from reluthe import nets, regions
-from reluthe.errors import InvalidInputError, ReluTheError, UnsupportedNetworkError
+from reluthe.errors import InvalidInputError, UnsupportedNetworkError
 from reluthe.regions import ToleranceWarning
 
 IIE = InvalidInputError
@@ -40,8 +42,7 @@ BAD_ARRAYS = [
 CASES: list = []
 
 
-def _case(fn, kwargs, err, *fragments):
-    CASES.append(pytest.param(fn, kwargs, err, fragments, id=f"{fn.__name__}-{len(CASES)}"))
+_case = functools.partial(add_case, CASES)
 
 
 LINE = {"net": NET, "start": np.zeros(2), "end": np.ones(2)}
@@ -123,11 +124,7 @@ for bad, frag in BAD_ARRAYS[:10]:
 
 @pytest.mark.parametrize("fn, kwargs, err, fragments", CASES)
 def test_bad_input_is_a_named_error(fn, kwargs, err, fragments):
-    with pytest.raises(err) as info:
-        fn(**kwargs)
-    assert isinstance(info.value, ReluTheError)
-    for fragment in fragments:
-        assert fragment in str(info.value), (fragment, str(info.value))
+    assert_named_error(fn, kwargs, err, fragments)
 
 
 def test_catalogue_is_large():
