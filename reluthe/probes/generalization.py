@@ -258,6 +258,17 @@ def random_segments(x, lengths, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, starts + lengths[:, None] * d
 
 
+def _segment_ends(starts, ends, func: str) -> tuple[np.ndarray, np.ndarray]:
+    """``starts`` and ``ends`` as finite float arrays of one shape ``(n, d)``, else a named
+    error."""
+    starts = check_finite_array(starts, param="starts", func=func, ndim=2)
+    ends = check_finite_array(ends, param="ends", func=func, ndim=2)
+    if starts.shape != ends.shape:
+        raise InvalidInputError(f"The 'starts' and 'ends' parameters of {func} must have the same "
+                                f"shape. Got {starts.shape} and {ends.shape} instead.")
+    return starts, ends
+
+
 def rotated_segments(starts, ends, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Each segment turned about the origin by its own uniformly random rotation.
 
@@ -278,11 +289,7 @@ def rotated_segments(starts, ends, *, seed: int) -> tuple[np.ndarray, np.ndarray
     True
     """
     func = "rotated_segments"
-    starts = check_finite_array(starts, param="starts", func=func, ndim=2)
-    ends = check_finite_array(ends, param="ends", func=func, ndim=2)
-    if starts.shape != ends.shape:
-        raise InvalidInputError(f"The 'starts' and 'ends' parameters of {func} must have the same "
-                                f"shape. Got {starts.shape} and {ends.shape} instead.")
+    starts, ends = _segment_ends(starts, ends, func)
     rng = np.random.default_rng(check_seed(seed, func=func))
     d = starts.shape[1]
     out_s, out_e = np.empty_like(starts), np.empty_like(ends)
@@ -357,11 +364,7 @@ def segment_crossings(net, starts, ends) -> SegmentCrossings:
     from reluthe.nets import as_plnet
 
     func = "segment_crossings"
-    starts = check_finite_array(starts, param="starts", func=func, ndim=2)
-    ends = check_finite_array(ends, param="ends", func=func, ndim=2)
-    if starts.shape != ends.shape:
-        raise InvalidInputError(f"The 'starts' and 'ends' parameters of {func} must have the same "
-                                f"shape. Got {starts.shape} and {ends.shape} instead.")
+    starts, ends = _segment_ends(starts, ends, func)
     pl = as_plnet(net, func=func)
     widths = tuple(width for width, _ in pl.pattern_layout)     # max-pools: one part each
     edges = np.cumsum((0, *widths))
