@@ -24,6 +24,8 @@ and 10^-12.1 under default (fails), so "no vanishing gradients" holds under he o
 
 from __future__ import annotations
 
+from reluthe._answers import decided_claims, evidence_with
+
 __all__ = ["answer_hidden_layers", "EVIDENCE_FIELDS"]
 
 # The evidence fields of each claim that the answer reads; nothing else of the record is read.
@@ -37,11 +39,9 @@ EVIDENCE_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def _evidence(claim: dict | None, cid: str) -> dict | None:
-    """The claim's evidence when it holds every declared field, else ``None``."""
-    ev = (claim or {}).get("evidence")
-    if not isinstance(ev, dict) or any(f not in ev for f in EVIDENCE_FIELDS[cid]):
-        return None
-    return ev
+    """The claim's evidence when it holds every field of :data:`EVIDENCE_FIELDS`, else
+    ``None``."""
+    return evidence_with(claim, EVIDENCE_FIELDS[cid])
 
 
 def _value(d, *keys):
@@ -164,8 +164,7 @@ def answer_hidden_layers(by_id: dict[str, dict]) -> str | None:
     str or None
         One paragraph, or ``None`` when none of C05, C09, C06, C10, C24 has usable evidence.
     """
-    decided = {cid: c for cid, c in by_id.items()
-               if c.get("verdict") not in (None, "not implemented", "error")}
+    decided = decided_claims(by_id)
     c05, c09 = _evidence(decided.get("C05"), "C05"), _evidence(decided.get("C09"), "C09")
     parts = [
         _gradients(c05) if c05 is not None else None,

@@ -28,6 +28,8 @@ sparsity is what makes them generalize is not shown by these numbers (C11 partly
 
 from __future__ import annotations
 
+from reluthe._answers import decided_claims, evidence_with
+
 __all__ = ["answer_sparsity", "EVIDENCE_FIELDS"]
 
 # The evidence fields of each claim that the answer reads; nothing else of the record is read.
@@ -41,11 +43,9 @@ EVIDENCE_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def _evidence(claim: dict | None, cid: str) -> dict | None:
-    """The claim's evidence when it holds every declared field, else ``None``."""
-    ev = (claim or {}).get("evidence")
-    if not isinstance(ev, dict) or any(f not in ev for f in EVIDENCE_FIELDS[cid]):
-        return None
-    return ev
+    """The claim's evidence when it holds every field of :data:`EVIDENCE_FIELDS`, else
+    ``None``."""
+    return evidence_with(claim, EVIDENCE_FIELDS[cid])
 
 
 def _ci(e: dict | None, scale: float = 1.0, digits: int = 2) -> str:
@@ -153,8 +153,7 @@ def answer_sparsity(by_id: dict[str, dict]) -> str | None:
         One paragraph, or ``None`` when none of the claims behind the question has usable
         evidence.
     """
-    decided = {cid: c for cid, c in by_id.items()
-               if c.get("verdict") not in (None, "not implemented", "error")}
+    decided = decided_claims(by_id)
     ev = {cid: _evidence(decided.get(cid), cid) for cid in EVIDENCE_FIELDS}
     parts = [
         _sparse(ev["C03"]) if ev["C03"] else None,
