@@ -95,6 +95,18 @@ class Context:
         return self.settings.full
 
     @property
+    def mode(self) -> str:
+        """``"quick"``, ``"full"`` or ``"default"``: the size of the run, e.g. to pick a
+        claim's protocol.
+
+        Examples
+        --------
+        >>> Context(Settings(full=True)).mode
+        'full'
+        """
+        return "quick" if self.quick else "full" if self.full else "default"
+
+    @property
     def seed(self) -> int:
         return self.settings.seed
 

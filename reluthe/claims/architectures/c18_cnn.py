@@ -86,10 +86,6 @@ RULE = (
 )
 
 
-def _protocol(ctx: Context) -> dict:
-    return PROTOCOLS["quick" if ctx.quick else "full" if ctx.full else "default"]
-
-
 @single_threaded
 def train_cnns(name: str, model_seeds: list[int], data_seeds: list[int], proto: dict,
                device: str = "cpu") -> dict:
@@ -125,7 +121,7 @@ def _unit(args):
 
 
 def measure(ctx: Context) -> dict:
-    proto = _protocol(ctx)
+    proto = PROTOCOLS[ctx.mode]
     seeds = ctx.seeds("model", proto["units"])
     data_seeds = ctx.seeds("data", proto["units"])
     names = proto["datasets"]

@@ -89,10 +89,6 @@ RULE = (
 )
 
 
-def _protocol(ctx: Context) -> dict:
-    return PROTOCOLS["quick" if ctx.quick else "full" if ctx.full else "default"]
-
-
 def _forward(params: dict, x: torch.Tensor, act: MemberActivation) -> torch.Tensor:
     """x: (K, B, D) per-member inputs -> reconstructions (K, B, D): encoder D → 64 → c and
     decoder c → 64 → D, two stacked MLPs (act after the 64-unit layers)."""
@@ -163,7 +159,7 @@ def _unit(args):
 
 
 def measure(ctx: Context) -> dict:
-    proto = _protocol(ctx)
+    proto = PROTOCOLS[ctx.mode]
     seeds = ctx.seeds("model", proto["units"])
     data_seeds = ctx.seeds("data", proto["units"])
     cells = [(n, c) for n in proto["datasets"] for c in proto["codes"]]
