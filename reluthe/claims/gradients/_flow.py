@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reluthe.claims._base import Verdict
+from reluthe.claims._base import Outcome, Verdict
 from reluthe.claims._records import select
 from reluthe.claims.gradients._common import MIN_SEEDS, VANISH_DECADES, batch, mnist1d
 from reluthe.stats import Estimate, family_ci, mean_ci
@@ -347,6 +347,24 @@ def verdict_of(mech: str, states: dict[str, str]):
     if mech == "holds" and len(holds) == len(states):
         return Verdict.SUPPORTED, holds
     return Verdict.PARTLY, holds
+
+
+def flow_outcome(verdict: Verdict, key: str, ev: dict, raw: list[dict], design: dict,
+                 text) -> Outcome:
+    """C05's and C15's outcome: inconclusive below the seed floor (:func:`too_few_seeds`),
+    else ``verdict`` with ``text()`` and, when inconclusive, why (the mechanism not measured,
+    or an unclear init)."""
+    if too_few_seeds(raw, design):
+        return Outcome(Verdict.INCONCLUSIVE, key, ev,
+                       f"Fewer than {MIN_SEEDS} data seeds with {MIN_SEEDS} usable model seeds "
+                       "in some cell: no verdict.")
+    text = text()
+    if verdict == Verdict.INCONCLUSIVE:
+        text += (" No verdict: " + ("the mechanism was not measured." if
+                                    ev["mechanism"]["state"] == "undecided" else
+                                    "an init is unclear and the decided ones do not settle "
+                                    "the consequence; more seeds would."))
+    return Outcome(verdict, key, ev, text)
 
 
 def consequence_text(cons: dict, depth: int) -> str:

@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reluthe.claims._base import Outcome, Verdict
+from reluthe.claims._base import Outcome
 from reluthe.claims._records import column, select
 from reluthe.claims.gradients._common import (
     COLORS,
-    MIN_SEEDS,
     VANISH_DECADES,
     acc_est,
     error_bars,
@@ -37,12 +36,12 @@ from reluthe.claims.gradients._flow import (
     consequence_text,
     excluded,
     flow_design,
+    flow_outcome,
     flow_rows,
     mechanism,
     mechanism_text,
     probe_batches,
     rule_parts,
-    too_few_seeds,
     verdict_of,
 )
 from reluthe.claims.gradients._meanfield import (
@@ -189,17 +188,7 @@ def decide(m: dict) -> Outcome:
     ev = _evidence(m)
     verdict, holds = verdict_of(ev["mechanism"]["state"], ev["relu_states"])
     key = _key(ev, holds)
-    if too_few_seeds(m["raw"], m["design"]):
-        return Outcome(Verdict.INCONCLUSIVE, key, ev,
-                       f"Fewer than {MIN_SEEDS} data seeds with {MIN_SEEDS} usable model seeds "
-                       "in some cell: no verdict.")
-    text = _text(ev, holds)
-    if verdict == Verdict.INCONCLUSIVE:
-        text += (" No verdict: " + ("the mechanism was not measured." if
-                                    ev["mechanism"]["state"] == "undecided" else
-                                    "an init is unclear and the decided ones do not settle "
-                                    "the consequence; more seeds would."))
-    return Outcome(verdict, key, ev, text)
+    return flow_outcome(verdict, key, ev, m["raw"], m["design"], lambda: _text(ev, holds))
 
 
 def plot(m: dict, figures_dir: Path) -> list[str]:

@@ -20,18 +20,18 @@ import numpy as np
 
 from reluthe.claims._base import Outcome, Verdict
 from reluthe.claims._records import column, select
-from reluthe.claims.gradients._common import COLORS, MIN_SEEDS, est
+from reluthe.claims.gradients._common import COLORS, est
 from reluthe.claims.gradients._flow import (
     INITS,
     consequence,
     consequence_text,
     excluded,
     flow_design,
+    flow_outcome,
     flow_rows,
     mechanism,
     mechanism_text,
     rule_parts,
-    too_few_seeds,
     verdict_of,
 )
 
@@ -156,17 +156,7 @@ def decide(m: dict) -> Outcome:
                        f"{ev['bounds']['max_local_gain_over_sup']:.3g}× sup|f'|, layer ratio "
                        f"{ev['bounds']['max_measured_over_bound']:.3g}× its bound): the "
                        "measurement is wrong somewhere, so no verdict is drawn from it.")
-    if too_few_seeds(raw, design):
-        return Outcome(Verdict.INCONCLUSIVE, key, ev,
-                       f"Fewer than {MIN_SEEDS} data seeds with {MIN_SEEDS} usable model seeds "
-                       "in some cell: no verdict.")
-    text = _text(ev, design, holds)
-    if verdict == Verdict.INCONCLUSIVE:
-        text += (" No verdict: " + ("the mechanism was not measured." if
-                                    ev["mechanism"]["state"] == "undecided" else
-                                    "an init is unclear and the decided ones do not settle "
-                                    "the consequence; more seeds would."))
-    return Outcome(verdict, key, ev, text)
+    return flow_outcome(verdict, key, ev, raw, design, lambda: _text(ev, design, holds))
 
 
 def plot(m: dict, figures_dir: Path) -> list[str]:
