@@ -36,6 +36,7 @@ from reluthe.claims._protocol import MIN_SEEDS, proportion_est
 from reluthe.claims._records import select
 from reluthe.claims.architectures._cnn import CNNSpec, paired_ci, stack_units, train_cnn_units
 from reluthe.claims.architectures._paired import paired_values
+from reluthe.claims.architectures._plateau import late_share, notes
 from reluthe.claims.architectures._plot import ci_bars, new_figure, save
 from reluthe.stats import Estimate, family_ci
 
@@ -57,7 +58,6 @@ PROTOCOLS = {
     "full": {"units": 5, "lrs": (1e-2, 3e-2), "steps": 3000, "eval_every": 100, "batch": 64,
              "n_train": None, "datasets": ("mnist1d", "mnist5k", "digits")},
 }
-LATE = 0.8  # a best-validation step in the last 20 % of training: not yet at a plateau
 _D = PROTOCOLS["default"]
 
 RULE = (
@@ -185,9 +185,8 @@ def _dataset_findings(m: dict, name: str) -> dict:
     best = max(finite, key=means.get) if finite else "relu"
     n_min = min(len(rows) for rows in arms.values())
     kept = [r for rows in arms.values() for r in rows]
-    late = [r for r in kept if r["best_step"] >= LATE * design["steps"]]
     base = {"n_min": n_min, "means": means, "best": best, "lr": lrs, "diverged": diverged,
-            "late_share": len(late) / len(kept) if kept else float("nan")}
+            "late_share": late_share(kept, design["steps"])}
     if n_min < 2:  # no interval at all (decide says inconclusive)
         return base
     others = [a for a in acts if a != "relu"]
@@ -224,21 +223,13 @@ def _missing(per: dict) -> str:
     return "; ".join(out)
 
 
-def _notes(per: dict) -> str:
-    """Diverged runs and the plateau diagnostic, for the explanation."""
-    diverged = [f"{n}: {', '.join(f['diverged'])}" for n, f in per.items() if f["diverged"]]
-    late = ", ".join(f"{n} {f['late_share']:.0%}" for n, f in per.items())
-    return ((f" Diverged runs left out: {'; '.join(diverged)}." if diverged else "")
-            + f" Kept runs whose best validation came in the last {1 - LATE:.0%} of training "
-            f"(not yet at a plateau): {late}.")
-
 
 def decide(m: dict) -> Outcome:
     per = {name: _dataset_findings(m, name) for name in m["design"]["datasets"]}
     key = "; ".join(f"{n}: relu {f['means']['relu']:.1%} vs best {f['best']} "
                     f"{f['means'][f['best']]:.1%}, tanh {f['means']['tanh']:.1%}, sigmoid "
                     f"{f['means']['sigmoid']:.1%}" for n, f in per.items())
-    note = _notes(per)
+    note = notes(per)
     if min(f["n_min"] for f in per.values()) < MIN_SEEDS:
         return Outcome(Verdict.INCONCLUSIVE, key, per,
                        f"Fewer than {MIN_SEEDS} finished units in some arm: no verdict." + note)

@@ -40,6 +40,7 @@ from reluthe.claims.architectures._cnn import (
     train_best_val,
 )
 from reluthe.claims.architectures._paired import paired_diff, paired_values
+from reluthe.claims.architectures._plateau import late_share, notes
 from reluthe.claims.architectures._plot import ci_bars, new_figure, save
 from reluthe.probes.architectures import pca_reconstruction_error
 from reluthe.stats import family_ci, mean_ci
@@ -59,7 +60,6 @@ PROTOCOLS = {
              "eval_every": 100, "batch": 64, "n_train": None,
              "datasets": ("mnist1d", "mnist5k", "digits")},
 }
-LATE = 0.8  # a best-validation step in the last 20 % of training: not yet at a plateau
 _D = PROTOCOLS["default"]
 HARNESS_TOL = 0.05  # the linear AE must come within 5 % of the PCA test error
 MARGIN = 0.02       # a difference smaller than 2 % of the PCA error is not an improvement
@@ -223,9 +223,8 @@ def _findings(m: dict) -> dict[str, dict]:
         ratio = {act: mean_ci([r["ratio"] for r in rows]).to_dict() if rows
                  else {"value": float("nan")} for act, rows in a.items()}
         kept = [r for rows in a.values() for r in rows]
-        late = [r for r in kept if r["best_step"] >= LATE * m["design"]["steps"]]
         f = {"n_min": n_min, "ratio": ratio,
-             "late_share": len(late) / len(kept) if kept else float("nan"),
+             "late_share": late_share(kept, m["design"]["steps"]),
              "lr": {act: chosen_lr(m["design"], m["raw"], act, **cell) for act in a},
              "diverged": sorted(f"{r['activation']} lr={r['lr']:g} unit seed {r['seed']}"
                                 for r in select(m["raw"], **cell) if r["diverged"])}
@@ -242,21 +241,13 @@ def _findings(m: dict) -> dict[str, dict]:
     return out
 
 
-def _notes(per: dict) -> str:
-    """Diverged runs and the plateau diagnostic, for the explanation."""
-    diverged = [f"{c}: {', '.join(f['diverged'])}" for c, f in per.items() if f["diverged"]]
-    late = ", ".join(f"{c} {f['late_share']:.0%}" for c, f in per.items())
-    return ((f" Diverged runs left out: {'; '.join(diverged)}." if diverged else "")
-            + f" Kept runs whose best validation came in the last {1 - LATE:.0%} of training "
-            f"(not yet at a plateau): {late}.")
-
 
 def decide(m: dict) -> Outcome:
     per = _findings(m)
     key = "; ".join(f"{c}: MSE/PCA relu {f['ratio']['relu']['value']:.3f}, tanh "
                     f"{f['ratio']['tanh']['value']:.3f}, linear "
                     f"{f['ratio']['identity']['value']:.3f}" for c, f in per.items())
-    note = _notes(per)
+    note = notes(per)
     if min(f["n_min"] for f in per.values()) < MIN_SEEDS:
         return Outcome(Verdict.INCONCLUSIVE, key, per,
                        f"Fewer than {MIN_SEEDS} finished units in some arm: no verdict." + note)
