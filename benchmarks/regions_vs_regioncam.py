@@ -22,6 +22,7 @@ Usage::
 
     python benchmarks/regions_vs_regioncam.py            # all five nets (minutes)
     python benchmarks/regions_vs_regioncam.py --quick    # the two smallest nets only
+    python benchmarks/regions_vs_regioncam.py --big      # 2-1024-1024-1024 alone (minutes)
 """
 
 from __future__ import annotations
@@ -147,6 +148,34 @@ def regioncam_centroids(rc):
     return np.array([verts[np.asarray(f.vertex_ids)].mean(axis=0) for f in rc.faces])
 
 
+# ----------------------------------------------------------------------------- the big plane
+
+def big_plane(tol) -> int:
+    """Count 2-1024-1024-1024 in [-1, 1]^2 with the default memory budget; print the count, the
+    wall time and the peak resident memory of this process, or the refusal and when it came."""
+    import resource
+
+    from reluthe.errors import RegionLimitError
+    from reluthe.regions._memory import default_budget, size_text
+
+    hidden = he_net([2, 1024, 1024, 1024])
+    net = hidden + [(np.ones((1, 1024)), np.zeros(1))]
+    kwargs = {} if tol is None else {"tol": tol}
+    print(f"2-1024-1024-1024, default budget {size_text(default_budget())}, "
+          f"tol={kwargs.get('tol', 'default')}", flush=True)
+    t = time.perf_counter()
+    try:
+        res = regions.count_on_plane(net, np.zeros(2), np.array([1.0, 0.0]),
+                                     np.array([0.0, 1.0]), (-1.0, 1.0, -1.0, 1.0), **kwargs)
+        outcome = f"{res.count} regions ({res.linear_count} linear, tol_merges={res.tol_merges})"
+    except RegionLimitError as err:
+        outcome = f"refused: {err}"
+    wall = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"{outcome}\nafter {wall:.0f} s; peak resident memory {size_text(peak)}", flush=True)
+    return 0
+
+
 # ----------------------------------------------------------------------------- main
 
 def main(argv=None) -> int:
@@ -157,7 +186,15 @@ def main(argv=None) -> int:
                              "384 units, else 1)")
     parser.add_argument("--no-extra", action="store_true",
                         help="skip the count_in_box and count_patterns measurements")
+    parser.add_argument("--big", action="store_true",
+                        help="only the 2-1024-1024-1024 plane, with the default memory budget "
+                             "(minutes): its count, time and peak resident memory, or the "
+                             "refusal")
+    parser.add_argument("--tol", type=float, default=None,
+                        help="tol of count_on_plane for --big (default: its default)")
     args = parser.parse_args(argv)
+    if args.big:
+        return big_plane(args.tol)
     try:
         import regioncam  # noqa: F401
     except ImportError:

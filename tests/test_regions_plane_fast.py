@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 from reluthe import RegionLimitError, regions
 from reluthe.nets import Activation, PLLayer, PLNet, as_plnet
-from reluthe.regions import _plane_cut
+from reluthe.regions import _plane_cut, _plane_depth
 from reluthe.regions._engine import subdivide
-from reluthe.regions._plane import _cell_areas
-from reluthe.regions._plane_cut import PlaneCells, cut_plane
+from reluthe.regions._plane import _cell_areas, _edge_areas
+from reluthe.regions._plane_cut import PlaneCells
+from reluthe.regions._plane_depth import cut_plane
 
 
 def he_net(widths, seed, bias_std=None):
@@ -47,8 +48,8 @@ def assert_same_subdivision(net, low=LOW, high=HIGH):
     pf = [bytes(r) for r in fast.cell_patterns()]
     pr = [bytes(r) for r in ref.cell_patterns()]
     assert len(set(pf)) == len(pf) and set(pf) == set(pr)
-    area_f = dict(zip(pf, _cell_areas(fast)))
-    area_r = dict(zip(pr, _cell_areas(ref)))
+    area_f = dict(zip(pf, fast.cell_areas()))        # shoelace on the ordered cycles
+    area_r = dict(zip(pr, _cell_areas(ref)))         # triangles from the cell's edges
     box = float(np.prod(high - low))
     # areas from interpolated vertices: rounding of a few ulps of the box's coordinates
     tol = 64 * EPS * box
@@ -88,7 +89,7 @@ def test_several_breakpoints_and_slopes():
 def test_public_result_is_the_same_with_either_engine(monkeypatch):
     net = he_net([2, 24, 24], 8)
     fast = regions.count_on_plane(net, np.zeros(2), [1, 0], [0, 1])
-    monkeypatch.setattr(_plane_cut, "_cut_generic", _not_generic)
+    monkeypatch.setattr(_plane_depth, "_cut_generic", _not_generic)
     ref = regions.count_on_plane(net, np.zeros(2), [1, 0], [0, 1])
     assert (fast.count, fast.linear_count, fast.f_vector) == (ref.count, ref.linear_count,
                                                              ref.f_vector)
@@ -123,7 +124,7 @@ def test_degenerate_layers_go_to_the_sequential_engine(pairs, monkeypatch):
         calls.append(1)
         return subdivide(*args, **kwargs)
 
-    monkeypatch.setattr(_plane_cut, "subdivide", counting)
+    monkeypatch.setattr(_plane_depth, "subdivide", counting)
     net = as_plnet(pairs + [(np.ones((1, pairs[-1][0].shape[0])), np.zeros(1))])
     cut = cut_plane(net, LOW, HIGH, tol=1e-10, max_cells=100)
     assert calls == [1] and not isinstance(cut.sub, PlaneCells)
@@ -133,3 +134,87 @@ def test_region_limit_reports_the_count_reached():
     with pytest.raises(RegionLimitError, match="max_regions=40") as info:
         cut_plane(he_net([2, 16, 16], 1), LOW, HIGH, tol=1e-10, max_cells=40)
     assert info.value.found > 40
+
+
+# --------------------------------------------------------------- depth first, a group at a time
+
+@pytest.fixture
+def small_groups(monkeypatch):
+    """Groups of a few of the first layer's cells (the default makes one group for these nets);
+    returns the list of group sizes the cut used."""
+    sizes = []
+    group = _plane_depth._Deeper._group
+
+    def counting(self, start, stop):
+        sizes.append(stop - start)
+        return group(self, start, stop)
+
+    monkeypatch.setattr(_plane_depth, "_GROUP_BYTES", 1)
+    monkeypatch.setattr(_plane_depth._Deeper, "_output_bytes", lambda self: 1)
+    monkeypatch.setattr(_plane_depth._Deeper, "_group", counting)
+    return sizes
+
+
+@pytest.mark.parametrize("widths, bias_std", [
+    ([2, 16, 16, 16], None), ([2] + [6] * 7, None), ([2, 20, 20, 20], 1e-3), ([2, 24, 24], 1e-4)],
+    ids=["3x16", "deep-7", "tiny-bias-3x20", "tiny-bias-2x24"])
+def test_groups_give_the_same_subdivision(widths, bias_std, small_groups):
+    """The first layer's cells a few at a time: every vertex two groups make on their common
+    edge is matched, so the cells, facets and areas are those of the sequential engine."""
+    assert_same_subdivision(he_net(widths, 3, bias_std))
+    assert len(small_groups) > 10 and max(small_groups) <= 2
+
+
+def test_groups_give_the_same_public_result(small_groups):
+    net = he_net([2, 24, 24, 24], 8)
+    grouped = regions.count_on_plane(net, np.zeros(2), [1, 0], [0, 1])
+    assert len(small_groups) > 10
+    small_groups.clear()
+    _plane_depth._GROUP_BYTES = 1 << 40                     # one group
+    whole = regions.count_on_plane(net, np.zeros(2), [1, 0], [0, 1])
+    assert small_groups == [] or len(small_groups) == 1
+    assert (grouped.count, grouped.linear_counts, grouped.f_vector) == (
+        whole.count, whole.linear_counts, whole.f_vector)
+    order_g, order_w = np.lexsort(grouped.patterns.T), np.lexsort(whole.patterns.T)
+    np.testing.assert_array_equal(grouped.patterns[order_g], whole.patterns[order_w])
+    np.testing.assert_allclose(grouped.areas[order_g], whole.areas[order_w], rtol=0,
+                               atol=64 * EPS * 4)
+
+
+def test_genericity_is_decided_over_all_groups():
+    """A vertex farther than a group's own margin but within the margin of the split's scale
+    over the whole rectangle is not generic (as one cut of the layer would decide)."""
+
+    class Lay:
+        def __init__(self, scale, nearest):
+            self.scale, self.nearest = np.array(scale), np.array(nearest)
+
+    generic = _plane_depth._Generic(1e-10)
+    generic.note(1, Lay([1.0, 1.0], [1e-3, 5e-10]))      # generic for a group of scale 1
+    generic.verify()
+    generic.note(1, Lay([0.5, 10.0], [1e-2, 1e-2]))      # another group: split 1 has scale 10
+    with pytest.raises(_plane_cut._NotGeneric):
+        generic.verify()
+
+
+def test_a_forecast_beyond_the_budget_is_refused_early(monkeypatch):
+    """The cells found in the first sixteenth of the area, extrapolated to the whole rectangle,
+    need more than ``_EARLY_FACTOR`` budgets (0.1 here: on a net this small the arrays held
+    for the first layer outweigh the cells): refused before the budget itself is reached."""
+    net = he_net([2, 48, 48, 48], 2)
+    monkeypatch.setattr(_plane_depth, "_GROUP_BYTES", 1 << 14)
+    full = cut_plane(net, LOW, HIGH, tol=1e-10, max_cells=10 ** 6).sub
+    monkeypatch.setattr(_plane_depth, "_EARLY_FACTOR", 0.1)
+    with pytest.raises(RegionLimitError, match="forecasts about") as info:
+        cut_plane(net, LOW, HIGH, tol=1e-10, max_cells=10 ** 6, max_bytes=2 << 20)
+    assert 0 < info.value.found < full.N[2] / 4
+    cut_plane(net, LOW, HIGH, tol=1e-10, max_cells=10 ** 6, max_bytes=1 << 30)   # fits
+
+
+def test_polygon_areas_against_the_triangles_of_the_edges():
+    sub = cut_plane(he_net([2, 16, 16], 4), LOW, HIGH, tol=1e-10, max_cells=10 ** 6).sub
+    assert isinstance(sub, PlaneCells)
+    np.testing.assert_allclose(sub.cell_areas(), _edge_areas(sub), rtol=0,
+                               atol=64 * EPS * 4)
+    assert sub.cell_areas().min() > 0
+

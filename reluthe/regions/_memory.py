@@ -22,7 +22,8 @@ from reluthe._validate import _fmt
 from reluthe.errors import InvalidInputError, RegionLimitError
 
 __all__ = ["DEFAULT_FRACTION", "FALLBACK_BYTES", "available_bytes", "default_budget",
-           "memory_budget", "over_budget"]
+           "memory_budget", "over_budget",
+           "size_text"]
 
 DEFAULT_FRACTION = 0.5
 """Share of the available memory that a counter may use by default."""
@@ -67,7 +68,8 @@ def memory_budget(value, *, func: str) -> int:
     return int(value)
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """``n`` bytes in GiB, MiB, KiB or B, e.g. ``"4.0 GiB"``."""
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
@@ -78,7 +80,7 @@ def over_budget(budget: int, held: int, extra: int, what: str, where: str,
                 found: int | None) -> RegionLimitError:
     """The error for a step needing ``extra`` bytes on top of ``held`` (budget ``budget``)."""
     return RegionLimitError(
-        f"Memory budget max_memory={budget} bytes ({_size(budget)}) reached: {what} needs "
-        f"{_size(extra)} more on top of the {_size(held)} held ({where}). Raise max_memory (None: "
-        f"{DEFAULT_FRACTION:g} of the available memory), shrink the domain, or use a network "
-        f"with fewer units.", found=found)
+        f"Memory budget max_memory={budget} bytes ({size_text(budget)}) reached: {what} needs "
+        f"{size_text(extra)} more on top of the {size_text(held)} held ({where}). Raise "
+        f"max_memory (None: {DEFAULT_FRACTION:g} of the available memory), shrink the domain, or "
+        f"use a network with fewer units.", found=found)

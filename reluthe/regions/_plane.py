@@ -24,7 +24,8 @@ from reluthe.regions._common import (
 )
 from reluthe.regions._engine import summarize
 from reluthe.regions._memory import memory_budget
-from reluthe.regions._plane_cut import cut_plane
+from reluthe.regions._plane_cut import _CHUNK_VALUES, PlaneCells
+from reluthe.regions._plane_depth import cut_plane
 from reluthe.regions._result import PlaneRegions
 
 __all__ = ["count_on_plane", "plane_through"]
@@ -64,12 +65,20 @@ def _check_basis(u: np.ndarray, v: np.ndarray, func: str):
 
 def _geometry_bytes(sub) -> int:
     """A bound on the arrays of :func:`_cell_areas`: about 28 floats per (cell, edge)
-    incidence and 10 per cell."""
+    incidence and 10 per cell (plane cells: one float per cell and a chunk of vertices)."""
+    if isinstance(sub, PlaneCells):
+        return 8 * (sub.N[2] + 12 * min(sub.M[2], _CHUNK_VALUES))
     return 8 * (sub.M[2] * 28 + sub.N[2] * 10)
 
 
 def _cell_areas(sub) -> np.ndarray:
-    """Area of every cell, from its edges (unordered): triangles from the cell's interior
+    """Area of every cell: :meth:`PlaneCells.cell_areas` for the plane engine's cells, else
+    :func:`_edge_areas`."""
+    return sub.cell_areas() if isinstance(sub, PlaneCells) else _edge_areas(sub)
+
+
+def _edge_areas(sub) -> np.ndarray:
+    """Area of every cell from its edges (unordered): triangles from the cell's interior
     point."""
     M = sub.M[2]
     F = sub.inc_f[2][:M]
@@ -136,8 +145,12 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     pattern (convex for these networks). The rectangle is cut exactly (in float64) by every kink
     of every unit, layer by layer, all regions and all units of a layer at once: a kink crosses
     a polygon where the unit's pre-activation changes sign at its vertices, and the polygons are
-    split along the kinks (:mod:`reluthe.regions._plane_cut`; where a vertex comes within
-    ``tol`` of a kink, the sequential engine of :func:`count_in_box`). Regions of positive area are
+    split along the kinks (:mod:`reluthe.regions._plane_cut`). The deeper layers cut groups of
+    the first layer's cells one group after the other, so that memory follows the regions found
+    (:mod:`reluthe.regions._plane_depth`; a count forecast from a sixteenth of the area to need
+    more than twice ``max_memory`` is refused at once). Where a vertex comes within ``tol`` of a
+    kink it is not on, the sequential engine of :func:`count_in_box` runs, with its tolerance
+    semantics (its memory grows with the vertices times the units). Regions of positive area are
     counted; neighbouring regions with the same affine network map (in ``(a, b)``, compared
     exactly up to rounding) form one connected linear region (``linear_count``; they differ
     e.g. across dead units); ``linear_counts`` has the counts under all three definitions

@@ -27,8 +27,10 @@ interpolation records when needed (memory: the layer's first vertices times its 
 This is valid when no vertex lies within ``max(tol, 2^-40) * scale`` of a split's line that does
 not pass through it (``scale`` as in the sequential engine); then there is nothing for the
 tolerance to snap, and the sequential engine finds the same cells up to rounding. Otherwise
-:func:`cut_plane` runs the sequential engine, which has the tolerance semantics (snapping,
-``tol_merges``).
+:class:`_NotGeneric` is raised, and :func:`~reluthe.regions._plane_depth.cut_plane` runs the
+sequential engine, which has the tolerance semantics (snapping, ``tol_merges``). A layer records
+the scale and the nearest value of every split off its line (``scale``, ``nearest``), so that a
+driver cutting a group of cells at a time can check the same condition over all of them.
 """
 
 from __future__ import annotations
@@ -37,13 +39,11 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from reluthe.errors import RegionLimitError
-from reluthe.nets import PLLayer, PLNet
+from reluthe.nets import PLLayer
 from reluthe.regions._complex import ROUNDING_LEVEL, facet_pairs
-from reluthe.regions._engine import Cut, _split_table, check_range, subdivide
-from reluthe.regions._memory import default_budget, over_budget
+from reluthe.regions._memory import over_budget
 
-__all__ = ["PlaneCells", "cut_plane"]
+__all__ = ["PlaneCells", "polygon_areas"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _CHUNK_VALUES = 1 << 18      # at most this many values in one working array (rows x units)
@@ -68,34 +68,76 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
     return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
+def polygon_areas(X: np.ndarray, ptr: np.ndarray, cycle: np.ndarray) -> np.ndarray:
+    """Areas of the counter-clockwise polygons ``cycle[ptr[i]:ptr[i + 1]]`` (vertex ids into
+    ``X``): the shoelace formula from each polygon's first vertex, about ``_CHUNK_VALUES``
+    vertices at a time.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [0.0, 1.0]])
+    >>> polygon_areas(X, np.array([0, 3, 6]), np.array([0, 1, 2, 0, 2, 3])).tolist()
+    [1.0, 1.0]
+    """
+    n = ptr.size - 1
+    out = np.empty(n)
+    cuts = np.unique(np.searchsorted(ptr, np.arange(0, int(ptr[-1]), _CHUNK_VALUES)))
+    for lo, hi in zip(cuts, np.append(cuts[1:], n)):
+        p = ptr[lo:hi + 1] - ptr[lo]
+        x = X[cycle[ptr[lo]:ptr[hi]]]
+        rel = x - np.repeat(x[p[:-1]], np.diff(p), axis=0)
+        nxt = rel[_successor(p)]
+        out[lo:hi] = 0.5 * np.add.reduceat(rel[:, 0] * nxt[:, 1] - rel[:, 1] * nxt[:, 0],
+                                           p[:-1])
+    return out
+
+
 class _Budget:
-    """The memory budget: the network's arrays, the arrays held between layers and a bound on
-    every array made during the current layer (each step reserves a bound on what it allocates,
-    kept until the layer ends: nothing counted is taken back early)."""
+    """The memory budget: the network's arrays, the arrays held between groups (``base``: the
+    first layer's cut and the cells done, :mod:`reluthe.regions._plane_depth`), the arrays held
+    between layers and a bound on every array made during the current layer (each step reserves
+    a bound on what it allocates, kept until the layer ends: nothing counted is taken back
+    early). ``peak``: the largest total counted since it was last set to 0."""
 
     def __init__(self, max_bytes: int, outside: int):
         self.max_bytes = int(max_bytes)
         self.outside = int(outside)
+        self.base = 0
         self.held = 0
         self.working = 0
+        self.peak = 0
         self.where = "before the first cut"
         self.found = 0
+
+    def total(self) -> int:
+        """The bytes counted now."""
+        return self.outside + self.base + self.held + self.working
 
     def hold(self, *arrays):
         """Record the arrays held from now on; the working arrays are gone."""
         self.held = sum(a.nbytes for a in arrays)
         self.working = 0
+        self.peak = max(self.peak, self.total())
+
+    def room(self) -> int:
+        """The bytes left for the working arrays of a layer."""
+        return self.max_bytes - self.outside - self.base - self.held
 
     def fits(self, extra: int) -> bool:
-        return self.outside + self.held + self.working + extra <= self.max_bytes
+        return self.total() + extra <= self.max_bytes
+
+    def check(self, extra: int, what: str):
+        """Raise :class:`~reluthe.errors.RegionLimitError` if ``extra`` more bytes would take
+        the total over the budget."""
+        if not self.fits(extra):
+            raise over_budget(self.max_bytes, self.total(), int(extra), what, self.where,
+                              self.found)
 
     def reserve(self, extra: int, what: str):
-        """Count ``extra`` more bytes, or raise :class:`~reluthe.errors.RegionLimitError` if
-        they would take the total over the budget."""
-        if not self.fits(extra):
-            raise over_budget(self.max_bytes, self.outside + self.held + self.working,
-                              int(extra), what, self.where, self.found)
+        """Count ``extra`` more bytes (:meth:`check` first)."""
+        self.check(extra, what)
         self.working += int(extra)
+        self.peak = max(self.peak, self.total())
 
 
 class PlaneCells:
@@ -137,14 +179,20 @@ class PlaneCells:
         """Packed states of all splits: uint8 array (cells, bytes), one row per cell."""
         return self._rows
 
+    def cell_areas(self) -> np.ndarray:
+        """Area of every cell (:func:`polygon_areas`)."""
+        return polygon_areas(self.X, self.ptr, self.cycle)
+
     def facet_cells(self):
         """For every interior edge: (cell_a, cell_b, label); box edges are dropped."""
         return facet_pairs(self.inc_f[2], self.inc_b[2], self.labels)
 
     def reserve(self, extra: int, what: str):
         """Raise :class:`~reluthe.errors.RegionLimitError` if ``extra`` more bytes would take
-        the arrays held over the memory budget."""
-        self._budget.reserve(extra, what)
+        the arrays held over the memory budget (a check, as
+        :meth:`~reluthe.regions._complex.Subdivision.reserve`: each caller states all it
+        needs)."""
+        self._budget.check(extra, what)
 
 
 class _Layer:
@@ -165,11 +213,13 @@ class _Layer:
         self.plain = bps.size == 1 and bps[0] == 0.0
         zmax, zmin = Z.max(axis=0)[self.unit], Z.min(axis=0)[self.unit]
         scale = np.maximum(np.abs(zmax - self.bp), np.abs(zmin - self.bp))
+        self.scale = scale
         self.margin = max(tol, ROUNDING_LEVEL) * scale
         self.S = self.unit.size
+        self.nearest = np.full(self.S, np.inf)   # smallest |value| of a split off its line
         self.n_next = nxt.out_dim if nxt is not None else 0
         # a working array: at most _CHUNK_VALUES values and 1/512 of the budget's room
-        room = (budget.max_bytes - budget.outside - budget.held) // 512
+        room = budget.room() // 512
         self.chunk = max(1, min(_CHUNK_VALUES, room) // max(self.S, layer.out_dim, self.n_next))
         # records of the new vertices: boundary points (edge ends, parameter, split), then
         # crossings of chords (ends of the earlier chord, parameter, both splits)
@@ -216,12 +266,39 @@ class _Layer:
             rows[idx, self.unit[s]] = self.bp[s]
         return rows
 
+    def rows_at(self, vid: np.ndarray) -> np.ndarray:
+        """Pre-activations at the vertices ``vid`` of the cut (old vertices, boundary points
+        and crossings, in any order)."""
+        n_old, n_b = self.V0, self.b_a.size
+        rows = np.empty((vid.size, self.Z.shape[1]))
+        old = vid < n_old
+        rows[old] = self.Z[vid[old]]
+        bnd = ~old & (vid < n_old + n_b)
+        rows[bnd] = self._boundary_rows(vid[bnd] - n_old)
+        crs = vid >= n_old + n_b
+        rows[crs] = self._crossing_rows(vid[crs] - n_old - n_b)
+        return rows
+
+    def next_values_at(self, nxt: PLLayer, vid: np.ndarray, budget: _Budget) -> np.ndarray:
+        """The pre-activations of the layer ``nxt`` after this one at the vertices ``vid`` of
+        the cut (the same numbers as :meth:`next_values`, a chunk of vertices at a time)."""
+        width = max(self.Z.shape[1], nxt.out_dim)
+        step = max(1, _CHUNK_VALUES // width)
+        budget.reserve(8 * vid.size * nxt.out_dim + 8 * 4 * min(step, vid.size) * width,
+                       "the next layer's values at the vertices of a group")
+        out = np.empty((vid.size, nxt.out_dim))
+        for lo in range(0, vid.size, step):
+            hi = min(vid.size, lo + step)
+            np.dot(self.layer.apply(self.rows_at(vid[lo:hi])), nxt.weight.T, out=out[lo:hi])
+        out += nxt.bias
+        return out
+
     def scan(self, n: int, rows_of, own: list[np.ndarray], budget: _Budget):
         """Scan ``n`` vertices, ``rows_of(lo, hi)`` giving the values of ``lo:hi``; ``own``:
         the splits each lies on (one array per split, masked in the check). Raise
         :class:`_NotGeneric` if a vertex lies within the margin of another split's line."""
         budget.reserve(n * ((self.S + 7) // 8 + 8 * self.n_next)
-                       + 8 * 5 * self.chunk * max(self.S, self.layer.out_dim, self.n_next),
+                       + 8 * 5 * min(self.chunk, n) * max(self.S, self.layer.out_dim, self.n_next),
                        "the signs and the next layer's values at the vertices")
         signs = np.empty((n, (self.S + 7) // 8), dtype=np.uint8)
         nxt_z = np.empty((n, self.n_next))
@@ -235,8 +312,11 @@ class _Layer:
                 idx = np.arange(hi - lo)
                 for s in own:
                     D[idx, s[lo:hi]] = np.inf
-            if np.any(D <= self.margin):
-                raise _NotGeneric
+            if hi > lo:
+                near = D.min(axis=0)
+                if np.any(near <= self.margin):
+                    raise _NotGeneric
+                np.minimum(self.nearest, near, out=self.nearest)
             if self.nxt is not None:
                 np.dot(self.layer.apply(rows), self.nxt.weight.T, out=nxt_z[lo:hi])
         self.signs.append(signs)
@@ -513,66 +593,3 @@ def _box(low, high):
     # box sides labelled as in Subdivision: -1 - (2 * axis + side)
     labels = np.array([-3, -2, -4, -1], dtype=np.int64)
     return X, np.array([0, 4]), np.arange(4), labels
-
-
-def _cut_generic(net: PLNet, low, high, tol: float, max_cells: int, budget: _Budget, func):
-    X, ptr, cycle, labels = _box(low, high)
-    rows = np.zeros((1, 0), dtype=np.uint8)
-    label0 = 0
-    Z = X @ net.layers[0].weight.T + net.layers[0].bias if net.layers else None
-    for li, layer in enumerate(net.layers):
-        check_range(Z, f"the pre-activations of hidden layer {li + 1}", func)
-        nxt = net.layers[li + 1] if li + 1 < len(net.layers) else None
-        lay = _Layer(layer, Z, nxt, tol, budget)
-        (X, ptr, cycle, labels), parent = _layer_cut((X, ptr, cycle, labels), lay, label0, budget)
-        n_cells = ptr.size - 1
-        label0 += lay.S
-        budget.found = n_cells
-        budget.where = f"{n_cells} cells and {X.shape[0]} vertices after {label0} cuts"
-        if n_cells > max_cells:
-            raise RegionLimitError(
-                f"More than max_regions={max_cells} regions: found {n_cells} so far (after "
-                f"{label0} hyperplanes). Raise max_regions or shrink the domain.",
-                found=n_cells)
-        budget.reserve(5 * n_cells * (rows.shape[1] + (lay.S + 7) // 8)
-                       + 2 * X.shape[0] * (8 * lay.n_next + (lay.S + 7) // 8),
-                       "the states of the new cells")
-        rows = np.concatenate([rows[parent], _layer_states(lay, ptr, cycle)], axis=1)
-        Z = lay.next_values() if nxt is not None else np.zeros((0, 0))
-        del lay                          # the layer's values: only the next layer's are kept
-        budget.hold(X, ptr, cycle, labels, rows, Z)
-    return PlaneCells(X, ptr, cycle, labels, rows, budget)
-
-
-def cut_plane(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float, max_cells: int,
-              max_bytes: int | None = None, func: str = "reluthe.regions") -> Cut:
-    """Cut the rectangle ``[low, high]`` (2-D) by every kink of every hidden unit of ``net``.
-
-    The layer-at-once engine of this module where no vertex comes within the tolerance of a
-    kink it is not on; otherwise :func:`~reluthe.regions._engine.subdivide` (the sequential
-    engine, with its tolerance semantics). Raises InvalidInputError where a value overflows,
-    RegionLimitError beyond ``max_cells`` cells or the memory budget ``max_bytes`` (None: the
-    default budget).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from reluthe.nets import as_plnet
-    >>> net = as_plnet([(np.array([[1.0, 0.2], [0.3, 1.0]]), np.array([0.1, -0.2])),
-    ...                 (np.ones((1, 2)), np.zeros(1))])
-    >>> cut = cut_plane(net, -np.ones(2), np.ones(2), tol=1e-10, max_cells=100)
-    >>> type(cut.sub).__name__, cut.sub.N
-    ('PlaneCells', [9, 12, 4])
-    """
-    if max_bytes is None:
-        max_bytes = default_budget()
-    weights = sum(a.nbytes for layer in net.layers for a in (layer.weight, layer.bias))
-    weights += sum(a.nbytes for a in net.output) if net.output is not None else 0
-    try:
-        cells = _cut_generic(net, low, high, tol, max_cells, _Budget(max_bytes, weights), func)
-    except _NotGeneric:
-        cells = None
-    if cells is None:                    # outside the except block: its arrays are freed
-        return subdivide(net, low, high, tol=tol, max_cells=max_cells, max_bytes=max_bytes,
-                         func=func)
-    return Cut(cells, net, _split_table(net), func)
