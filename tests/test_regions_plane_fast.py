@@ -218,3 +218,11 @@ def test_polygon_areas_against_the_triangles_of_the_edges():
                                atol=64 * EPS * 4)
     assert sub.cell_areas().min() > 0
 
+
+
+def test_a_refusal_after_the_handover_says_why_the_sequential_engine_ran():
+    net = as_plnet([(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.zeros(3)),
+                    (np.ones((1, 3)), np.zeros(1))])          # three kinks through one point
+    with pytest.raises(RegionLimitError, match="sequential engine ran because") as info:
+        cut_plane(net, LOW, HIGH, tol=1e-10, max_cells=2)
+    assert info.value.found > 2

@@ -379,6 +379,13 @@ def cut_plane(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float, max_
     except _NotGeneric:
         cells = None
     if cells is None:                    # outside the except block: its arrays are freed
-        return subdivide(net, low, high, tol=tol, max_cells=max_cells, max_bytes=max_bytes,
-                         func=func)
+        try:
+            return subdivide(net, low, high, tol=tol, max_cells=max_cells, max_bytes=max_bytes,
+                             func=func)
+        except RegionLimitError as err:
+            raise RegionLimitError(
+                f"{err} (The sequential engine ran because a vertex came within tol * scale of "
+                f"a kink it is not on, tol={tol:g}; its memory grows with the vertices times "
+                f"the units. A smaller tol, down to {ROUNDING_LEVEL:.1e}, may keep the plane "
+                f"engine.)", found=err.found) from err
     return Cut(cells, net, _split_table(net), func)
