@@ -165,6 +165,16 @@ def test_groups_give_the_same_subdivision(widths, bias_std, small_groups):
     assert len(small_groups) > 10 and max(small_groups) <= 2
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_groups_in_random_boxes_match_the_sequential_engine(seed, small_groups):
+    rng = np.random.default_rng(100 + seed)
+    net = he_net([2] + [int(rng.integers(3, 15))] * int(rng.integers(2, 5)), seed,
+                 1e-3 if seed % 2 else None)
+    low = rng.uniform(-2, 0, 2)
+    assert_same_subdivision(net, low, low + rng.uniform(0.1, 3, 2))
+    assert len(small_groups) >= 1
+
+
 def test_groups_give_the_same_public_result(small_groups):
     net = he_net([2, 24, 24, 24], 8)
     grouped = regions.count_on_plane(net, np.zeros(2), [1, 0], [0, 1])
