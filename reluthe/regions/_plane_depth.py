@@ -339,7 +339,7 @@ def _cut_generic(net: PLNet, low, high, tol: float, max_cells: int, budget: _Bud
     Z = X @ first.weight.T + first.bias
     check_range(Z, "the pre-activations of hidden layer 1", func)
     lay = _Layer(first, Z, None, tol, budget)
-    state, parent = _layer_cut((X, ptr, cycle, labels), lay, 0, budget)
+    state, _ = _layer_cut((X, ptr, cycle, labels), lay, 0, budget)
     limits.check(state[1].size - 1, state[0].shape[0], lay.S)
     budget.reserve(5 * (state[1].size - 1) * ((lay.S + 7) // 8), "the states of the new cells")
     rows = _layer_states(lay, state[1], state[2])
