@@ -16,3 +16,16 @@ def he_net(widths, seed, bias_std=None, out=1):
              else rng.normal(0, bias_std, fo))
         pairs.append((w, b))
     return pairs + [(rng.normal(size=(out, widths[-1])), np.zeros(out))]
+
+
+def hardtanh_leaky_net(seed, n1, n2):
+    """A 2-input PLNet: ``n1`` hardtanh(-0.5, 0.5) units (two breakpoints each), then ``n2``
+    leaky-ReLU(0.1) units; Gaussian weights, biases N(0, 0.3^2); an output of ones."""
+    from reluthe.nets import Activation, PLLayer, PLNet
+
+    rng = np.random.default_rng(seed)
+    layers = (PLLayer(rng.normal(size=(n1, 2)), rng.normal(scale=0.3, size=n1),
+                      Activation.hardtanh(-0.5, 0.5)),
+              PLLayer(rng.normal(size=(n2, n1)), rng.normal(scale=0.3, size=n2),
+                      Activation.leaky_relu(0.1)))
+    return PLNet(layers, (np.ones((1, n2)), np.zeros(1)), 2, (2,))

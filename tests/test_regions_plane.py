@@ -9,12 +9,12 @@ from math import comb
 import networkx as nx
 import numpy as np
 import pytest
-from _nets import he_net
+from _nets import hardtanh_leaky_net, he_net
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reluthe import InvalidInputError, RegionLimitError, regions
-from reluthe.nets import Activation, PLLayer, PLNet, as_plnet
+from reluthe.nets import as_plnet
 from reluthe.symbolic.bounds import serra_upper  # Serra et al. (2018), Theorem 1
 
 BOX = (-1.0, 1.0, -1.0, 1.0)
@@ -107,12 +107,7 @@ def test_linear_regions_merge_across_units_the_output_ignores():
 
 
 def test_hardtanh_and_leaky_relu_units():
-    rng = np.random.default_rng(2)
-    layers = (PLLayer(rng.normal(size=(5, 2)), rng.normal(scale=0.3, size=5),
-                      Activation.hardtanh(-0.5, 0.5)),
-              PLLayer(rng.normal(size=(4, 5)), rng.normal(scale=0.3, size=4),
-                      Activation.leaky_relu(0.1)))
-    net = PLNet(layers, (np.ones((1, 4)), np.zeros(1)), 2, (2,))
+    net = hardtanh_leaky_net(2, 5, 4)
     res = regions.count_on_plane(net, O2, E1, E2, BOX)
     pats = res.patterns
     assert pats[:, :5].max() == 2 and pats[:, 5:].max() == 1

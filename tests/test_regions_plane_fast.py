@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _nets import hardtanh_leaky_net
 from _nets import he_net as _he_pairs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reluthe import RegionLimitError, regions
-from reluthe.nets import Activation, PLLayer, PLNet, as_plnet
+from reluthe.nets import as_plnet
 from reluthe.regions import _plane_cut, _plane_depth
 from reluthe.regions._engine import subdivide
 from reluthe.regions._plane import _cell_areas, _edge_areas
@@ -78,12 +79,7 @@ def test_random_nets_match_the_sequential_engine(seed, width, depth, tiny):
 
 
 def test_several_breakpoints_and_slopes():
-    rng = np.random.default_rng(5)
-    layers = (PLLayer(rng.normal(size=(6, 2)), rng.normal(scale=0.3, size=6),
-                      Activation.hardtanh(-0.5, 0.5)),
-              PLLayer(rng.normal(size=(5, 6)), rng.normal(scale=0.3, size=5),
-                      Activation.leaky_relu(0.1)))
-    assert_same_subdivision(PLNet(layers, (np.ones((1, 5)), np.zeros(1)), 2, (2,)))
+    assert_same_subdivision(hardtanh_leaky_net(5, 6, 5))
 
 
 def test_public_result_is_the_same_with_either_engine(monkeypatch):
