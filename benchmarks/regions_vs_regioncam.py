@@ -3,16 +3,19 @@
 Both count the activation regions of the same He-normal ReLU nets (biases U(+-1/sqrt(fan_in)),
 torch's default; numpy seed 0) in [-1, 1]^2, timed in this process, one after the other (the
 last net has biases N(0, 1e-3^2), where float32 geometry fails). The
-table shows the counts and the times (best of ``--repeats`` runs; ``count_on_plane`` includes the
-polygons, the linear-region merge and the graph data). Where the counts differ, every region that
+table shows the counts and the times (best of ``--repeats`` runs). ``time reluthe`` is
+``count_on_plane``: the cells with their vertex cycles, areas, patterns, interior points and
+adjacency, as regioncam's faces; ``+linear`` adds the first access to ``linear_counts`` (the exact
+affine map of every region and their grouping into linear regions, which regioncam does not
+compute). Where the counts differ, every region that
 reluthe reports is checked: its pattern at its interior point is recomputed with a rigorous
 floating-point error bound, and in exact rational arithmetic where that bound does not decide the
 sign; the number of distinct certified patterns is a proven lower bound on the true count. The
 same is done for regioncam's faces (at their vertex centroids): faces that repeat a pattern, and
 regions no face centroid falls in, show where float32 geometry went wrong.
 
-Memory: the peak of ``count_on_plane`` (tracemalloc, which sees numpy's allocations; one
-further run) against the bytes of the polygons it returns (``sum(p.nbytes for p in
+Memory: the peak of ``count_on_plane`` with its linear regions (tracemalloc, which sees numpy's
+allocations; one further run) against the bytes of the polygons it returns (``sum(p.nbytes for p in
 res.polygons)``), as a ratio.
 
 Two further goals are measured: ``count_in_box`` in 3-D (regions per second) and
@@ -73,10 +76,14 @@ def run_regioncam(hidden):
     return rc
 
 
-def run_reluthe(hidden):
+def run_reluthe(hidden, linear=False):
+    """``count_on_plane`` on [-1, 1]^2; with ``linear`` also its linear regions."""
     net = hidden + [(np.ones((1, hidden[-1][0].shape[0])), np.zeros(1))]  # output: not counted
-    return regions.count_on_plane(net, np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]),
-                                  (-1.0, 1.0, -1.0, 1.0))
+    res = regions.count_on_plane(net, np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]),
+                                 (-1.0, 1.0, -1.0, 1.0))
+    if linear:
+        assert res.linear_counts["activation"] == res.count
+    return res
 
 
 def memory_ratio(fn):
@@ -204,18 +211,19 @@ def main(argv=None) -> int:
     print("wall-clock seconds, best of the runs; 'cpu ratio' compares CPU time of this process "
           "(less sensitive to other load on the machine)")
     print(f"{'net':<14} {'regions reluthe':>16} {'regions regioncam':>18} {'time reluthe':>13} "
-          f"{'time regioncam':>15} {'ratio':>6} {'cpu ratio':>10} {'peak MB':>8} "
-          f"{'polygons MB':>12} {'peak/polygons':>14}")
+          f"{'time regioncam':>15} {'ratio':>6} {'cpu ratio':>10} {'+linear':>8} "
+          f"{'ratio':>6} {'peak MB':>8} {'polygons MB':>12} {'peak/polygons':>14}")
     for name, widths, bias_std in nets:
         hidden = he_net(widths, bias_std=bias_std)
         repeats = args.repeats or (5 if widths[1] * (len(widths) - 1) <= 384 else 1)
         rc, t_rc, c_rc = timed(functools.partial(run_regioncam, hidden), repeats)
         res, t_me, c_me = timed(functools.partial(run_reluthe, hidden), repeats)
+        _, t_lin, _ = timed(functools.partial(run_reluthe, hidden, linear=True), repeats)
         n_rc = rc.num_faces
-        peak, poly = memory_ratio(functools.partial(run_reluthe, hidden))
+        peak, poly = memory_ratio(functools.partial(run_reluthe, hidden, linear=True))
         print(f"{name:<14} {res.count:>16} {n_rc:>18} {t_me:>12.3f}s {t_rc:>14.3f}s "
-              f"{t_me / t_rc:>6.2f} {c_me / c_rc:>10.2f} {peak / 2**20:>8.1f} "
-              f"{poly / 2**20:>12.1f} {peak / poly:>14.1f}", flush=True)
+              f"{t_me / t_rc:>6.2f} {c_me / c_rc:>10.2f} {t_lin:>7.3f}s {t_lin / t_rc:>6.2f} "
+              f"{peak / 2**20:>8.1f} {poly / 2**20:>12.1f} {peak / poly:>14.1f}", flush=True)
         if res.count != n_rc:
             mine, unsure = certified_patterns(hidden, res.interior_points)
             mine = set(mine)

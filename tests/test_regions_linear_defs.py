@@ -5,6 +5,7 @@ grouping of affine maps without pairwise comparisons."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from fractions import Fraction
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from reluthe import InvalidInputError, regions
+from reluthe import InvalidInputError, RegionLimitError, regions
 from reluthe.nets import Activation, PLLayer, PLNet, as_plnet
 from reluthe.regions import _linear
 
@@ -243,3 +244,37 @@ def test_states_out_of_range_are_refused():
         _linear.affine_maps(net, np.array([[0, 2, 0, 0]]))
     with pytest.raises(InvalidInputError, match="'states'"):
         _linear.affine_maps(net, np.zeros((1, 3), dtype=int))
+
+
+def test_linear_fields_are_computed_on_first_access(monkeypatch):
+    """Counting the activation regions does not compute the affine maps; the first access to a
+    linear field computes them once, on the line (renumbered along it), plane and box alike."""
+    from reluthe.regions import _engine
+
+    calls = []
+    maps = _engine.region_maps
+    monkeypatch.setattr(_engine, "region_maps", lambda *a: calls.append(1) or maps(*a))
+    net = min_abs_net(dead_unit=True, d=2)
+    results = [regions.count_on_line(net, [-3.0, 0.0], [3.0, 0.0]),
+               regions.count_on_plane(net, O2, E1, E2, (-3, 3, -3, 3)),
+               regions.count_in_box(net, [-3.0, -3.0], [3.0, 3.0])]
+    assert [r.count for r in results] == [5, 5, 5] and calls == []
+    for res in results:
+        assert dict(res.linear_counts) == {"activation": 5, "connected": 4, "pieces": 3}
+        assert res.linear_count == 4 and res.piece_labels.shape == (5,)
+    assert len(calls) == 3
+    line = results[0]
+    # along x_0: 1, -x_0, x_0, 1, 1 (the dead unit splits the last interval at x_0 = 2)
+    order = np.argsort(line.interior_points[:, 0])
+    assert line.piece_labels[order].tolist() == [0, 1, 2, 0, 0]
+    assert not line.linear_labels.flags.writeable
+
+
+def test_the_linear_readout_keeps_the_memory_budget():
+    """The affine maps are checked against ``max_memory`` when they are computed, and a refusal
+    says that they were the step that needed the memory."""
+    net = min_abs_net(dead_unit=True, d=2)
+    res = regions.count_on_plane(net, O2, E1, E2, (-3, 3, -3, 3))
+    tight = dataclasses.replace(res._linear, max_bytes=1000)
+    with pytest.raises(RegionLimitError, match="the affine maps of the regions"):
+        tight.counts()

@@ -15,16 +15,15 @@ from reluthe.regions._common import (
     frozen,
     limit,
     net_for,
-    numeric_guard,
     point,
     refuse_maxpool,
     tolerance,
     warn_merges,
 )
-from reluthe.regions._engine import Summary, subdivide, summarize
+from reluthe.regions._engine import LinearReadout, Summary, numeric_guard, subdivide, summarize
 from reluthe.regions._memory import memory_budget
 from reluthe.regions._result import BoxRegions
-from reluthe.regions._search import SEARCH_TOL, Domain, pack_states, region_linear, search
+from reluthe.regions._search import SEARCH_TOL, Domain, pack_states, search
 
 __all__ = ["count_in_box", "ENGINES", "LATTICE_MAX_DIM"]
 
@@ -143,9 +142,10 @@ def _search_box(pl, low, high, tol, linear_tol, max_regions, max_memory, func) -
     with numeric_guard(func):
         found = search(pl, domain, tol=tol, max_regions=max_regions, max_bytes=max_memory,
                        func=func)
-        linear = region_linear(pl, found.states, found.edges, linear_tol)
     n = found.states.shape[0]
+    packed = pack_states(found.states, pl)
+    linear = LinearReadout(pl, packed, found.edges, linear_tol, max_memory, func)
     s = Summary(np.arange(n), np.arange(n), found.edges, found.edge_units, np.full(n, np.nan),
-                domain.to_input(found.points), pack_states(found.states, pl), linear, [])
+                domain.to_input(found.points), packed, linear, [])
     return BoxRegions(**base_fields(s, pl, tol, linear_tol, frozen(s.interior), ()),
                       low=frozen(low), high=frozen(high), engine="search")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -22,19 +21,6 @@ class ToleranceWarning(RuntimeWarning):
     """The tolerance put vertices on kinks that they do not lie on: regions narrower than
     ``tol * scale`` (e.g. in a domain many orders of magnitude larger than the regions) may
     have been merged or dropped. The result's ``tol_merges`` says how many vertices."""
-
-
-@contextmanager
-def numeric_guard(func: str):
-    """Turn a float64 overflow in numpy inside the block into a named InvalidInputError."""
-    try:
-        with np.errstate(over="raise"):
-            yield
-    except FloatingPointError as exc:
-        raise InvalidInputError(
-            f"The inputs of {func} are outside float64's range: a computation on the network "
-            f"and the domain overflowed ({exc}). Rescale the network's weights or the "
-            f"domain.") from exc
 
 
 def warn_merges(snapped: int, tol: float, func: str):
@@ -197,18 +183,13 @@ def check_sizes(sizes: np.ndarray, func: str):
 def base_fields(s: Summary, net: PLNet, tol: float, linear_tol: float,
                 interior: np.ndarray, f_vector, tol_merges: int = 0) -> dict:
     """Keyword arguments of :class:`~reluthe.regions._result.RegionsBase`."""
-    lin = s.linear
-    for arr in (s.sizes, interior, lin.connected_labels, lin.piece_labels, s.packed, s.edges,
-                s.edge_units):
+    for arr in (s.sizes, interior, s.packed, s.edges, s.edge_units):
         arr.setflags(write=False)
-    return dict(count=int(s.rep_cell.size), linear_count=int(s.linear_count), tol=tol,
-                linear_tol=linear_tol, sizes=s.sizes, interior_points=interior,
-                linear_labels=s.linear_labels,
-                widths=tuple(width for width, _ in net.pattern_layout),
+    return dict(count=int(s.rep_cell.size), tol=tol, linear_tol=linear_tol, sizes=s.sizes,
+                interior_points=interior, widths=tuple(width for width, _ in net.pattern_layout),
                 f_vector=tuple(int(f) for f in f_vector), _packed=s.packed,
                 _layout=net.pattern_layout, _edges=s.edges, _edge_units=s.edge_units,
-                tol_merges=int(tol_merges), _net=net, linear_counts=lin.counts,
-                linear_map_tol=lin.tolerances, piece_labels=lin.piece_labels)
+                tol_merges=int(tol_merges), _net=net, _linear=s.linear)
 
 
 def frozen(arr) -> np.ndarray:

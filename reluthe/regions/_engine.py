@@ -3,11 +3,13 @@
 :func:`subdivide` cuts the box ``[low, high]`` (in the net's input coordinates) layer by layer;
 :func:`cells_to_regions` groups cells by activation pattern (normally one cell per pattern) and
 builds the adjacency between regions; :func:`summarize` reads sizes and interior points, and
-counts the linear regions from every region's exact affine map (:mod:`reluthe.regions._linear`).
+:class:`LinearReadout` counts the linear regions from every region's exact affine map
+(:mod:`reluthe.regions._linear`) when a result is first asked for them.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,10 +26,11 @@ from reluthe.regions._linear import (
     rounding_error,
     unit_bounds,
 )
-from reluthe.regions._memory import default_budget
+from reluthe.regions._memory import default_budget, over_budget
 from reluthe.regions._result import pack_by_layout, unpack_states
 
-__all__ = ["Cut", "subdivide", "cells_to_regions", "region_maps", "face_points", "pattern_bits"]
+__all__ = ["Cut", "subdivide", "cells_to_regions", "region_maps", "face_points", "pattern_bits",
+           "LinearReadout", "numeric_guard"]
 
 # floats in one working array of the affine maps (a chunk of regions at a time)
 _MAP_CHUNK_FLOATS = 1 << 16
@@ -64,6 +67,19 @@ def check_range(values: np.ndarray, what: str, func: str):
             f"{top:.3g} (NaN/inf: a product of finite weights and coordinates overflowed), "
             f"beyond {MAX_ABS:.3g}, where the region geometry is no longer exact. Rescale the "
             f"network's weights or the domain.")
+
+
+@contextmanager
+def numeric_guard(func: str):
+    """Turn a float64 overflow in numpy inside the block into a named InvalidInputError."""
+    try:
+        with np.errstate(over="raise"):
+            yield
+    except FloatingPointError as exc:
+        raise InvalidInputError(
+            f"The inputs of {func} are outside float64's range: a computation on the network "
+            f"and the domain overflowed ({exc}). Rescale the network's weights or the "
+            f"domain.") from exc
 
 
 def subdivide(net: PLNet, low: np.ndarray, high: np.ndarray, *, tol: float,
@@ -237,11 +253,11 @@ def cells_to_regions(cut: Cut):
     return region_of_cell, rep, np.stack([lo, hi], axis=1), labels
 
 
-def region_maps(cut: Cut, packed: np.ndarray, linear_tol: float):
-    """Exact affine maps ``y = J x + c`` of every region (``packed``: their patterns) and the
-    tolerances to compare them: (jacobians, offsets, (jacobian_tol, offset_tol)). Computed a
-    chunk of regions at a time (see :func:`reluthe.regions._linear.affine_maps`)."""
-    net = cut.net
+def region_maps(net: PLNet, packed: np.ndarray, linear_tol: float, func: str):
+    """Exact affine maps ``y = J x + c`` of every region (``packed``: their engine states,
+    packed) and the tolerances to compare them: (jacobians, offsets, (jacobian_tol,
+    offset_tol)). Computed a chunk of regions at a time (see
+    :func:`reluthe.regions._linear.affine_maps`)."""
     n, d = packed.shape[0], net.input_dim
     layout = net.state_layout
     J = np.empty((n, net.output_dim, d))
@@ -253,10 +269,10 @@ def region_maps(cut: Cut, packed: np.ndarray, linear_tol: float):
         J[lo:lo + chunk], c[lo:lo + chunk] = affine_maps(net, states)
         s_max, o_max = unit_bounds(net, states)
         slope_max, offset_max = np.maximum(slope_max, s_max), np.maximum(offset_max, o_max)
-    check_range(J, "the Jacobians of the network's affine maps", cut.func)
-    check_range(c, "the offsets of the network's affine maps", cut.func)
+    check_range(J, "the Jacobians of the network's affine maps", func)
+    check_range(c, "the offsets of the network's affine maps", func)
     errors = rounding_error(net, slope_max, offset_max)
-    check_range(np.array(errors), "the rounding bounds of the network's affine maps", cut.func)
+    check_range(np.array(errors), "the rounding bounds of the network's affine maps", func)
     return J, c, map_tolerance(errors, J, c, linear_tol)
 
 
@@ -281,17 +297,46 @@ class Summary:
     sizes: np.ndarray            # length / area / volume of every region (domain coordinates)
     interior: np.ndarray         # (n_regions, d) a point inside every region (domain coordinates)
     packed: np.ndarray           # (n_regions, bytes) packed split states
-    linear: LinearCounts         # linear regions under the named definitions
+    linear: LinearReadout        # linear regions under the named definitions, on demand
     pts: list
 
-    @property
-    def linear_count(self) -> int:
-        """Connected linear regions (see :data:`reluthe.regions._linear.DEFINITIONS`)."""
-        return self.linear.connected
 
-    @property
-    def linear_labels(self) -> np.ndarray:
-        return self.linear.connected_labels
+@dataclass(frozen=True, eq=False)
+class LinearReadout:
+    """The linear regions of a result, computed when first asked for (:meth:`counts`): the
+    exact affine map of every region (:func:`region_maps`) grouped by
+    :func:`~reluthe.regions._linear.linear_counts`. Counting the activation regions does not
+    need them, and for many regions they cost more than the cut.
+
+    ``packed``: the engine states of every region, packed (:attr:`PLNet.state_layout`);
+    ``edges``: neighbouring regions; ``max_bytes``: the memory budget of the count; ``order``:
+    the regions renumbered after the maps' numbering (new ``i`` is old ``order[i]``)."""
+
+    net: PLNet
+    packed: np.ndarray
+    edges: np.ndarray
+    linear_tol: float
+    max_bytes: int
+    func: str
+    order: np.ndarray | None = None
+
+    def counts(self) -> LinearCounts:
+        """The :class:`~reluthe.regions._linear.LinearCounts` of the regions (each call
+        computes them: results cache them)."""
+        need = maps_bytes(self.net, self.packed.shape[0])
+        if need > self.max_bytes:
+            raise over_budget(self.max_bytes, 0, need, "the affine maps of the regions",
+                              "reading out the linear regions", None)
+        with numeric_guard(self.func):
+            J, c, tol = region_maps(self.net, self.packed, self.linear_tol, self.func)
+            linear = linear_counts(J, c, self.edges, tol=tol)
+        return linear if self.order is None else linear.permuted(self.order)
+
+    def permuted(self, order: np.ndarray) -> LinearReadout:
+        """The same regions renumbered: new region ``i`` is current region ``order[i]``."""
+        total = order if self.order is None else self.order[order]
+        return LinearReadout(self.net, self.packed, self.edges, self.linear_tol,
+                             self.max_bytes, self.func, total)
 
 
 def readout_bytes(sub: Subdivision) -> int:
@@ -307,9 +352,10 @@ def readout_bytes(sub: Subdivision) -> int:
 
 
 def summarize(cut: Cut, linear_tol: float, cell_sizes: np.ndarray | None = None) -> Summary:
-    """Regions, adjacency, sizes, interior points and linear regions of a subdivision (cell
-    sizes are computed here unless given). ``linear_tol``: the relative tolerance of
-    :func:`~reluthe.regions._linear.map_tolerance` (0: the rounding bound alone)."""
+    """Regions, adjacency, sizes and interior points of a subdivision (cell sizes are computed
+    here unless given), and its linear regions to compute on demand (:class:`LinearReadout`).
+    ``linear_tol``: the relative tolerance of :func:`~reluthe.regions._linear.map_tolerance`
+    (0: the rounding bound alone)."""
     sub = cut.sub
     sub.reserve(readout_bytes(sub), "reading out the regions (sizes, adjacency, patterns)")
     region_of_cell, rep, edges, labels = cells_to_regions(cut)
@@ -330,10 +376,7 @@ def summarize(cut: Cut, linear_tol: float, cell_sizes: np.ndarray | None = None)
                   else np.zeros((0, 2), dtype=np.int64))
     engine_packed = sub.cell_patterns()[first]
     packed = pattern_bits(cut.net, engine_packed)
-    sub.reserve(readout_bytes(sub) + maps_bytes(cut.net, n_regions),
-                "the affine maps of the regions")
-    jacobians, offsets, tol = region_maps(cut, engine_packed, linear_tol)
-    linear = linear_counts(jacobians, offsets, edges, tol=tol)
+    linear = LinearReadout(cut.net, engine_packed, edges, linear_tol, sub.max_bytes, cut.func)
     return Summary(region_of_cell, first, edges, edge_units, sizes, interior, packed, linear,
                    pts)
 

@@ -12,12 +12,11 @@ from reluthe.regions._common import (
     frozen,
     limit,
     net_for,
-    numeric_guard,
     point,
     tolerance,
     warn_merges,
 )
-from reluthe.regions._engine import reorder, subdivide, summarize
+from reluthe.regions._engine import numeric_guard, reorder, subdivide, summarize
 from reluthe.regions._memory import memory_budget
 from reluthe.regions._result import LineRegions
 

@@ -13,7 +13,8 @@ from reluthe._progress import Silent
 from reluthe._validate import _fmt
 from reluthe.errors import InvalidInputError
 from reluthe.nets import PLNet
-from reluthe.regions._common import limit, net_for, numeric_guard, point, point_rows
+from reluthe.regions._common import limit, net_for, point, point_rows
+from reluthe.regions._engine import numeric_guard
 from reluthe.regions._local_result import LocalRegions
 from reluthe.regions._memory import memory_budget
 from reluthe.regions._search import NORMS, SEARCH_TOL, Domain, search

@@ -17,12 +17,11 @@ from reluthe.regions._common import (
     frozen,
     limit,
     net_for,
-    numeric_guard,
     point,
     tolerance,
     warn_merges,
 )
-from reluthe.regions._engine import summarize
+from reluthe.regions._engine import numeric_guard, summarize
 from reluthe.regions._memory import memory_budget
 from reluthe.regions._plane_cut import _CHUNK_VALUES, PlaneCells
 from reluthe.regions._plane_depth import cut_plane

@@ -144,8 +144,9 @@ class PlaneCells:
     """A finished plane subdivision: convex cells with shared vertices, read out like a
     :class:`~reluthe.regions._complex.Subdivision` of dimension 2 (``X``, ``V``, ``N``, ``M``,
     ``inc_f``, ``inc_b``, ``e0``, ``e1``, ``labels``, ``packed``, ``snapped``, ``edges``,
-    :meth:`cell_patterns`, :meth:`facet_cells`, :meth:`reserve`). ``ptr``, ``cycle``: the
-    vertex ids of cell ``i`` in counter-clockwise order are ``cycle[ptr[i]:ptr[i + 1]]``."""
+    ``max_bytes``, :meth:`cell_patterns`, :meth:`facet_cells`, :meth:`reserve`). ``ptr``,
+    ``cycle``: the vertex ids of cell ``i`` in counter-clockwise order are
+    ``cycle[ptr[i]:ptr[i + 1]]``."""
 
     d = 2
     snapped = 0
@@ -186,6 +187,11 @@ class PlaneCells:
     def facet_cells(self):
         """For every interior edge: (cell_a, cell_b, label); box edges are dropped."""
         return facet_pairs(self.inc_f[2], self.inc_b[2], self.labels)
+
+    @property
+    def max_bytes(self) -> int:
+        """The memory budget of the count."""
+        return self._budget.max_bytes
 
     def reserve(self, extra: int, what: str):
         """Raise :class:`~reluthe.errors.RegionLimitError` if ``extra`` more bytes would take

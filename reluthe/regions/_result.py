@@ -5,7 +5,8 @@ Every result has ``count`` (activation regions with positive size in the domain)
 map are merged), ``linear_counts`` (the counts under the three named definitions of
 :data:`reluthe.regions._linear.DEFINITIONS`: ``"activation"``, ``"connected"``, ``"pieces"``),
 ``piece_labels`` (the piece of every region), ``linear_map_tol`` (the absolute tolerances to
-which the affine maps were compared: ``{"jacobian": ..., "offset": ...}``), ``graph`` (a
+which the affine maps were compared: ``{"jacobian": ..., "offset": ...}``; these linear fields
+are computed on first access, from the exact affine map of every region), ``graph`` (a
 :class:`networkx.Graph`, built on first access), the tolerances used (``tol``,
 ``linear_tol``), per-region ``sizes`` and ``smallest_size``, ``patterns``,
 ``f_vector`` (number of vertices, edges, ..., cells of the subdivided domain; its alternating sum
@@ -75,12 +76,10 @@ class RegionsBase:
     """Fields shared by all results (see the module docstring)."""
 
     count: int
-    linear_count: int
     tol: float
     linear_tol: float
     sizes: np.ndarray
     interior_points: np.ndarray
-    linear_labels: np.ndarray
     widths: tuple[int, ...]
     f_vector: tuple[int, ...]
     _packed: np.ndarray = field(repr=False)
@@ -88,12 +87,46 @@ class RegionsBase:
     _edges: np.ndarray = field(repr=False)
     _edge_units: np.ndarray = field(repr=False)
     tol_merges: int = 0
-    linear_counts: Mapping[str, int] = field(default=None)
-    linear_map_tol: Mapping[str, float] = field(default=None)
-    piece_labels: np.ndarray = field(default=None)
     _net: object = field(default=None, repr=False)   # the PLNet counted: outputs, pictures
+    _linear: object = field(default=None, repr=False)  # reluthe.regions._engine.LinearReadout
 
     kind = "regions"
+
+    @cached_property
+    def _linear_counts(self):
+        """The :class:`~reluthe.regions._linear.LinearCounts`, computed on first access to
+        any of the linear fields (the exact affine map of every region)."""
+        lin = self._linear.counts()
+        for arr in (lin.connected_labels, lin.piece_labels):
+            arr.setflags(write=False)
+        return lin
+
+    @property
+    def linear_count(self) -> int:
+        """Connected linear regions (``linear_counts["connected"]``), computed on first
+        access."""
+        return int(self._linear_counts.connected)
+
+    @property
+    def linear_labels(self) -> np.ndarray:
+        """The connected linear region of every region (0, 1, ...)."""
+        return self._linear_counts.connected_labels
+
+    @property
+    def piece_labels(self) -> np.ndarray:
+        """The affine piece of every region (0, 1, ...)."""
+        return self._linear_counts.piece_labels
+
+    @property
+    def linear_counts(self) -> Mapping[str, int]:
+        """Counts under the three definitions of :data:`reluthe.regions._linear.DEFINITIONS`
+        (read-only)."""
+        return self._linear_counts.counts
+
+    @property
+    def linear_map_tol(self) -> Mapping[str, float]:
+        """The absolute tolerances to which the affine maps were compared (read-only)."""
+        return self._linear_counts.tolerances
 
     @property
     def smallest_size(self) -> float:
