@@ -23,7 +23,7 @@ from reluthe.regions._common import (
 )
 from reluthe.regions._engine import numeric_guard, summarize
 from reluthe.regions._memory import memory_budget
-from reluthe.regions._plane_cut import _CHUNK_VALUES, PlaneCells
+from reluthe.regions._plane_cut import PlaneCells
 from reluthe.regions._plane_depth import cut_plane
 from reluthe.regions._result import PlaneRegions
 
@@ -64,9 +64,9 @@ def _check_basis(u: np.ndarray, v: np.ndarray, func: str):
 
 def _geometry_bytes(sub) -> int:
     """A bound on the arrays of :func:`_cell_areas`: about 28 floats per (cell, edge)
-    incidence and 10 per cell (plane cells: one float per cell and a chunk of vertices)."""
+    incidence and 10 per cell (plane cells: one float per cell)."""
     if isinstance(sub, PlaneCells):
-        return 8 * (sub.N[2] + 12 * min(sub.M[2], _CHUNK_VALUES))
+        return 8 * sub.N[2]
     return 8 * (sub.M[2] * 28 + sub.N[2] * 10)
 
 

@@ -36,14 +36,19 @@ driver cutting a group of cells at a time can check the same condition over all 
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from reluthe.nets import PLLayer
 from reluthe.regions._complex import ROUNDING_LEVEL, facet_pairs
 from reluthe.regions._memory import over_budget
+from reluthe.regions._plane_edges import (
+    count_crossings,
+    edge_crossings,
+    edges_of_cycles,
+    polygon_areas,
+)
+from reluthe.regions._plane_faces import trace_faces
 
-__all__ = ["PlaneCells", "polygon_areas"]
+__all__ = ["PlaneCells"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _CHUNK_VALUES = 1 << 18      # at most this many values in one working array (rows x units)
@@ -66,30 +71,6 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
     """``0..c-1`` for every count ``c``, concatenated."""
     total = int(counts.sum())
     return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-
-
-def polygon_areas(X: np.ndarray, ptr: np.ndarray, cycle: np.ndarray) -> np.ndarray:
-    """Areas of the counter-clockwise polygons ``cycle[ptr[i]:ptr[i + 1]]`` (vertex ids into
-    ``X``): the shoelace formula from each polygon's first vertex, about ``_CHUNK_VALUES``
-    vertices at a time.
-
-    Examples
-    --------
-    >>> X = np.array([[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [0.0, 1.0]])
-    >>> polygon_areas(X, np.array([0, 3, 6]), np.array([0, 1, 2, 0, 2, 3])).tolist()
-    [1.0, 1.0]
-    """
-    n = ptr.size - 1
-    out = np.empty(n)
-    cuts = np.unique(np.searchsorted(ptr, np.arange(0, int(ptr[-1]), _CHUNK_VALUES)))
-    for lo, hi in zip(cuts, np.append(cuts[1:], n)):
-        p = ptr[lo:hi + 1] - ptr[lo]
-        x = X[cycle[ptr[lo]:ptr[hi]]]
-        rel = x - np.repeat(x[p[:-1]], np.diff(p), axis=0)
-        nxt = rel[_successor(p)]
-        out[lo:hi] = 0.5 * np.add.reduceat(rel[:, 0] * nxt[:, 1] - rel[:, 1] * nxt[:, 0],
-                                           p[:-1])
-    return out
 
 
 class _Budget:
@@ -155,16 +136,13 @@ class PlaneCells:
         V = X.shape[0]
         n_cells = ptr.size - 1
         budget.reserve(8 * 12 * cycle.size, "the edges of the regions")
-        a, b = cycle, cycle[_successor(ptr)]
-        key = np.minimum(a, b) * V + np.maximum(a, b)
-        ukey, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        self.e0, self.e1, first, inverse = edges_of_cycles(cycle, cycle[_successor(ptr)], V)
         self.X, self.V, self.ptr, self.cycle = X, V, ptr, cycle
-        self.e0, self.e1 = ukey // V, ukey % V
         self.labels = cycle_labels[first]
         cells = np.repeat(np.arange(n_cells), np.diff(ptr))
         self.inc_f = [_EMPTY, _EMPTY, cells]
-        self.inc_b = [_EMPTY, _EMPTY, inverse.ravel()]
-        self.N = [V, int(ukey.size), n_cells]
+        self.inc_b = [_EMPTY, _EMPTY, inverse]
+        self.N = [V, int(self.e0.size), n_cells]
         self.M = [0, 0, int(cycle.size)]
         self._rows = rows                 # packed states, one row per cell
         self.packed = rows.T              # one column per cell, as in Subdivision
@@ -181,7 +159,7 @@ class PlaneCells:
         return self._rows
 
     def cell_areas(self) -> np.ndarray:
-        """Area of every cell (:func:`polygon_areas`)."""
+        """Area of every cell (:func:`~reluthe.regions._plane_edges.polygon_areas`)."""
         return polygon_areas(self.X, self.ptr, self.cycle)
 
     def facet_cells(self):
@@ -360,21 +338,11 @@ class _Layer:
 
 def _crossings(lay: _Layer, ea: np.ndarray, eb: np.ndarray, budget: _Budget):
     """(edge, split, t) of every split whose line crosses an edge (its ends' signs differ),
-    sorted by edge then t."""
+    sorted by edge then t (:func:`~reluthe.regions._plane_edges.edge_crossings`)."""
     signs = lay.signs[0]
-    pe, ps = [], []
-    step = max(1, _CHUNK_VALUES // max(lay.S, 1))
-    for lo in range(0, ea.size, step):
-        differ = signs[ea[lo:lo + step]] ^ signs[eb[lo:lo + step]]
-        r, s = np.nonzero(np.unpackbits(differ, axis=1, count=lay.S))
-        pe.append(r + lo)
-        ps.append(s)
-        budget.reserve(128 * r.size, "the points where a layer's kinks cross the edges")
-    e, s = np.concatenate(pe).astype(np.int64), np.concatenate(ps).astype(np.int64)
-    da, db = lay.value(ea[e], s), lay.value(eb[e], s)
-    t = da / (da - db)
-    order = np.lexsort((t, e))
-    return e[order], s[order], t[order]
+    total = count_crossings(signs, ea, eb)
+    budget.reserve(128 * total, "the points where a layer's kinks cross the edges")
+    return edge_crossings(signs, ea, eb, lay.S, lay.Z, lay.unit, lay.bp, total)
 
 
 def _expand(ptr, cycle, labels, entry_edge, entry_fwd, edge_count, edge_start, b_ids, b_split):
@@ -444,58 +412,6 @@ def _crossing_pairs(ch_cell, lo, hi, budget: _Budget):
     return tuple(np.concatenate(x) for x in (out_i, out_j, out_a, out_b))
 
 
-def _faces(L2, succ2, point_split, slot_chord, slot_first, ch_lo_x, ch_hi_x, ent):
-    """Trace the faces. Half-edges: boundary entry ``q`` (id q), the forward piece of a chord
-    from chord entry ``g`` (id L2 + g) and the backward one (id L2 + CE + g). Returns (half-edge
-    ids in face order, face of each, face sizes)."""
-    chord, partner, flag, is_first, is_last = ent
-    CE = chord.size
-    nxt = np.empty(L2 + 2 * CE, dtype=np.int64)
-    # along the boundary: into a chord where one starts, else on along the boundary
-    q2 = succ2
-    c = slot_chord[q2]
-    at_point = point_split[q2] >= 0
-    start_of = np.flatnonzero(is_first)
-    end_of = np.flatnonzero(is_last)
-    into = np.where(slot_first[q2], L2 + start_of[np.maximum(c, 0)],
-                    L2 + CE + end_of[np.maximum(c, 0)])
-    nxt[:L2] = np.where(at_point, into, q2)
-    # forward piece from g arrives at g + 1; backward piece from g arrives at g - 1
-    g = np.arange(CE)
-    for shift, base, same, other, end_slot, at_end in (
-            (1, L2, L2, L2 + CE, ch_hi_x, is_last), (-1, L2 + CE, L2 + CE, L2, ch_lo_x, is_first)):
-        valid = ~(is_first if shift < 0 else is_last)
-        h = g[valid]
-        arrive = h + shift
-        p = partner[arrive]
-        turn = np.where(flag[arrive], same + p, other + p)
-        nxt[base + h] = np.where(at_end[arrive], end_slot[chord[arrive]], turn)
-    valid = np.concatenate([np.ones(L2, bool), ~is_last, ~is_first])
-    ids = np.flatnonzero(valid)
-    idmap = np.full(valid.size, -1, dtype=np.int64)
-    idmap[ids] = np.arange(ids.size)
-    step = idmap[nxt[ids]]
-    H = ids.size
-    if np.any(step < 0) or np.any(np.bincount(step, minlength=H) != 1):
-        raise _NotGeneric                            # not a permutation: inconsistent geometry
-    graph = csr_matrix((np.ones(H, dtype=np.int8), (np.arange(H), step)), shape=(H, H))
-    n_faces, face = connected_components(graph, directed=True, connection="weak")
-    size = np.bincount(face, minlength=n_faces)
-    leader = np.full(n_faces, H, dtype=np.int64)
-    np.minimum.at(leader, face, np.arange(H))
-    # list ranking: steps from every half-edge to the one before its face's leader
-    last = step == leader[face]
-    succ = np.append(np.where(last, H, step), H)
-    dist = np.append((~last).astype(np.int64), 0)
-    for _ in range(max(int(size.max()) - 1, 1).bit_length()):
-        dist = dist + dist[succ]
-        succ = succ[succ]
-    start = np.cumsum(size) - size
-    order = np.empty(H, dtype=np.int64)
-    order[start[face] + size[face] - 1 - dist[:H]] = np.arange(H)
-    return ids[order], face[order], size
-
-
 def _layer_cut(state, lay: _Layer, label0: int, budget: _Budget):
     """Cut every cell by the layer's splits. ``state``: (X, ptr, cycle, labels, parent rows);
     returns the new state and the packed states of the layer per new cell."""
@@ -505,10 +421,7 @@ def _layer_cut(state, lay: _Layer, label0: int, budget: _Budget):
     budget.reserve(8 * 14 * cycle.size, "the edges of the cells")
     succ = _successor(ptr)
     a, b = cycle, cycle[succ]
-    key = np.minimum(a, b) * V0 + np.maximum(a, b)
-    ukey, entry_edge = np.unique(key, return_inverse=True)
-    entry_edge = entry_edge.ravel()
-    ea, eb = ukey // V0, ukey % V0
+    ea, eb, _, entry_edge = edges_of_cycles(a, b, V0)
     e, s, t = _crossings(lay, ea, eb, budget)
     NB = e.size
     if NB == 0:                          # nothing cut: the same cells
@@ -542,46 +455,17 @@ def _layer_cut(state, lay: _Layer, label0: int, budget: _Budget):
     bX = np.concatenate([X, b_X])
     xp = bX[P[I]]
     i_X = xp + u_i[:, None] * (bX[Q[I]] - xp)
-    # chord entries: both ends and every crossing, sorted along each chord
-    CE = 2 * CH + 2 * NI
-    Lh = cyc2.size + 2 * CE
-    budget.reserve(8 * (12 * CE + 30 * Lh + 2 * (V0 + NB + NI)), "tracing the new cells")
-    chord = np.concatenate([np.arange(CH), np.arange(CH), I, J])
-    along = np.concatenate([np.zeros(CH), np.ones(CH), u_i, u_j])
-    vert = np.concatenate([P, Q, i_ids, i_ids])
-    flag = np.concatenate([np.zeros(2 * CH, bool), lo_j_in, lo_i_in])
-    mate = np.concatenate([np.zeros(2 * CH, dtype=np.int64), 2 * CH + NI + np.arange(NI),
-                           2 * CH + np.arange(NI)])
-    order = np.lexsort((along, chord))
-    pos = np.empty(CE, dtype=np.int64)
-    pos[order] = np.arange(CE)
-    chord, along, vert, flag, mate = chord[order], along[order], vert[order], flag[order], \
-        pos[mate[order]]
-    is_first = np.r_[True, chord[1:] != chord[:-1]]
-    is_last = np.r_[chord[1:] != chord[:-1], True]
-    if (np.any(~is_first & (np.diff(along, prepend=0.0) <= 0))
-            or np.any(vert[is_first] != P) or np.any(vert[is_last] != Q)):
+    CE = 2 * CH + 2 * NI                 # chord entries: both ends and every crossing
+    budget.reserve(8 * (7 * CE + 7 * (cyc2.size + 2 * CE) + 2 * (V0 + NB + NI)),
+                   "tracing the new cells")
+    traced = trace_faces(ptr2, cyc2, lab2, cells2, point_split,
+                         (ch_cell, ch_split, ch_lo_x, ch_hi_x),
+                         (I, J, u_i, u_j, lo_j_in, lo_i_in, i_ids), label0)
+    if traced is None:
         raise _NotGeneric
-    L2 = cyc2.size
-    slot_chord = np.full(L2, -1, dtype=np.int64)
-    slot_first = np.zeros(L2, bool)
-    slot_chord[ch_lo_x] = slot_chord[ch_hi_x] = np.arange(CH)
-    slot_first[ch_lo_x] = True
-    he, face, size = _faces(L2, _successor(ptr2), point_split, slot_chord, slot_first,
-                            ch_lo_x, ch_hi_x, (chord, mate, flag, is_first, is_last))
-    # half-edge -> origin vertex, label (of the side it starts), parent cell
-    bnd = he < L2
-    g = he[~bnd] - L2
-    g[g >= CE] -= CE
-    origin = np.empty(he.size, dtype=np.int64)
-    new_labels = np.empty(he.size, dtype=np.int64)
-    parent = np.empty(he.size, dtype=np.int64)
-    origin[bnd], origin[~bnd] = cyc2[he[bnd]], vert[g]
-    new_labels[bnd], new_labels[~bnd] = lab2[he[bnd]], label0 + ch_split[chord[g]]
-    parent[bnd], parent[~bnd] = cells2[he[bnd]], ch_cell[chord[g]]
-    new_ptr = np.concatenate([[0], np.cumsum(size)])
+    new_ptr, origin, new_labels, parent = traced
     new_X = np.concatenate([X, b_X, i_X])
-    return (new_X, new_ptr, origin, new_labels), parent[new_ptr[:-1]]
+    return (new_X, new_ptr, origin, new_labels), parent
 
 
 def _layer_states(lay: _Layer, ptr: np.ndarray, cycle: np.ndarray) -> np.ndarray:

@@ -40,8 +40,8 @@ from reluthe.regions._plane_cut import (
     _NotGeneric,
     _ranks,
     _successor,
-    polygon_areas,
 )
+from reluthe.regions._plane_edges import polygon_areas
 
 __all__ = ["cut_plane"]
 
