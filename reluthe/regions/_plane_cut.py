@@ -47,6 +47,7 @@ from reluthe.regions._plane_edges import (
     polygon_areas,
 )
 from reluthe.regions._plane_faces import trace_faces
+from reluthe.regions._plane_values import blend, signs_and_nearest
 
 __all__ = ["PlaneCells"]
 
@@ -215,11 +216,6 @@ class _Layer:
         self.signs: list[np.ndarray] = []     # packed signs of the vertices scanned so far
         self.next_z: list[np.ndarray] = []    # the next layer's values there
 
-    def split_values(self, rows: np.ndarray) -> np.ndarray:
-        """Values ``z_unit - breakpoint`` of every split at vertices with pre-activations
-        ``rows`` (pass-through columns, after the units, have no splits)."""
-        return rows[:, :self.S] if self.plain else rows[:, self.unit] - self.bp
-
     def value(self, vid: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Value of split ``s`` at vertex ``vid``, an old vertex or a boundary point
         (elementwise; the same numbers as the scans)."""
@@ -235,16 +231,19 @@ class _Layer:
     def _boundary_rows(self, k: np.ndarray) -> np.ndarray:
         if self.b_rows is not None:
             return self.b_rows[k]
-        Z = self.Z
-        za = Z[self.b_a[k]]
-        rows = za + self.b_t[k, None] * (Z[self.b_b[k]] - za)
+        rows = blend(self.Z, self.b_a[k], self.Z, self.b_b[k], self.b_t[k])
         s = self.b_s[k]
         rows[np.arange(k.size), self.unit[s]] = self.bp[s]
         return rows
 
     def _crossing_rows(self, k: np.ndarray) -> np.ndarray:
-        rp = self._boundary_rows(self.i_p[k] - self.V0)
-        rows = rp + self.i_u[k, None] * (self._boundary_rows(self.i_q[k] - self.V0) - rp)
+        p, q = self.i_p[k] - self.V0, self.i_q[k] - self.V0
+        if self.b_rows is not None:
+            rows = blend(self.b_rows, p, self.b_rows, q, self.i_u[k])
+        else:
+            every = np.arange(k.size)
+            rows = blend(self._boundary_rows(p), every, self._boundary_rows(q), every,
+                         self.i_u[k])
         idx = np.arange(k.size)
         for s in (self.i_s1[k], self.i_s2[k]):
             rows[idx, self.unit[s]] = self.bp[s]
@@ -288,19 +287,14 @@ class _Layer:
         nxt_z = np.empty((n, self.n_next))
         for lo in range(0, n, self.chunk):
             hi = min(n, lo + self.chunk)
-            rows = rows_of(lo, hi)
-            D = self.split_values(rows)
-            signs[lo:hi] = np.packbits(D > 0, axis=1)
-            D = np.abs(D)                 # a new array: the masks below change only it
-            if own:
-                idx = np.arange(hi - lo)
-                for s in own:
-                    D[idx, s[lo:hi]] = np.inf
-            if hi > lo:
-                near = D.min(axis=0)
-                if np.any(near <= self.margin):
-                    raise _NotGeneric
-                np.minimum(self.nearest, near, out=self.nearest)
+            rows = np.ascontiguousarray(rows_of(lo, hi))
+            mine = (np.stack([s[lo:hi] for s in own], axis=1) if own
+                    else np.zeros((hi - lo, 0), dtype=np.int64))
+            near = np.full(self.S, np.inf)
+            signs[lo:hi] = signs_and_nearest(rows, self.unit, self.bp, self.plain, mine, near)
+            if np.any(near <= self.margin):
+                raise _NotGeneric
+            np.minimum(self.nearest, near, out=self.nearest)
             if self.nxt is not None:
                 np.dot(self.layer.apply(rows), self.nxt.weight.T, out=nxt_z[lo:hi])
         self.signs.append(signs)
