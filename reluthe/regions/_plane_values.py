@@ -52,17 +52,23 @@ def signs_and_nearest(rows: np.ndarray, unit: np.ndarray, bp: np.ndarray, plain:
     ([[0], [192]], [2.0, 1.0])
     """
     n, S = rows.shape[0], unit.size
-    signs = np.zeros((n, (S + 7) // 8), dtype=np.uint8)
+    nbytes = (S + 7) // 8
+    signs = np.zeros((n, nbytes), dtype=np.uint8)
+    m = own.shape[1]
+    saved = np.empty(m)
     for k in range(n):
-        for s in range(S):
-            v = rows[k, s] if plain else rows[k, unit[s]] - bp[s]
-            if v > 0:
-                signs[k, s >> 3] |= np.uint8(0x80 >> (s & 7))
-            mine = False
-            for j in range(own.shape[1]):
-                if own[k, j] == s:
-                    mine = True
-            a = abs(v)
-            if not mine and a < nearest[s]:
-                nearest[s] = a
+        for j in range(m):                     # a row's own splits are left out: restored
+            if own[k, j] >= 0:                 # after the row
+                saved[j] = nearest[own[k, j]]
+        for b in range(nbytes):
+            byte = 0
+            for bit in range(min(8, S - 8 * b)):
+                s = 8 * b + bit
+                v = rows[k, s] if plain else rows[k, unit[s]] - bp[s]
+                byte |= (v > 0) << (7 - bit)
+                nearest[s] = min(nearest[s], abs(v))
+            signs[k, b] = byte
+        for j in range(m):
+            if own[k, j] >= 0:
+                nearest[own[k, j]] = saved[j]
     return signs
