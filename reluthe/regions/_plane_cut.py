@@ -40,6 +40,7 @@ import numpy as np
 from reluthe.nets import PLLayer
 from reluthe.regions._complex import ROUNDING_LEVEL, facet_pairs
 from reluthe.regions._memory import over_budget
+from reluthe.regions._plane_chords import chords_and_crossings, insert_points
 from reluthe.regions._plane_edges import (
     count_crossings,
     edge_crossings,
@@ -53,7 +54,6 @@ __all__ = ["PlaneCells"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _CHUNK_VALUES = 1 << 18      # at most this many values in one working array (rows x units)
-_PAIR_CHUNK = 1 << 16        # chord pairs tested at once
 _KEPT_VALUES = 1 << 22       # up to this many, the values at the boundary points are kept
 
 
@@ -339,73 +339,6 @@ def _crossings(lay: _Layer, ea: np.ndarray, eb: np.ndarray, budget: _Budget):
     return edge_crossings(signs, ea, eb, lay.S, lay.Z, lay.unit, lay.bp, total)
 
 
-def _expand(ptr, cycle, labels, entry_edge, entry_fwd, edge_count, edge_start, b_ids, b_split):
-    """Insert the boundary points into the cycles: new (ptr, cycle, labels, split of the point
-    at every entry (-1: an old vertex), cell of every entry)."""
-    k = edge_count[entry_edge]
-    L = cycle.size
-    start = np.cumsum(1 + k) - (1 + k)
-    new_cycle = np.empty(L + int(k.sum()), dtype=np.int64)
-    new_cycle[start] = cycle
-    point_split = np.full(new_cycle.size, -1, dtype=np.int64)
-    entry = np.repeat(np.arange(L), k)
-    j = _ranks(k)
-    kk = k[entry]
-    src = edge_start[entry_edge[entry]] + np.where(entry_fwd[entry], j, kk - 1 - j)
-    slot = start[entry] + 1 + j
-    new_cycle[slot] = b_ids[src]
-    point_split[slot] = b_split[src]
-    cells = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
-    new_cells = np.repeat(cells, 1 + k)
-    new_ptr = np.concatenate([[0], np.cumsum(np.bincount(new_cells, minlength=ptr.size - 1))])
-    return new_ptr, new_cycle, np.repeat(labels, 1 + k), point_split, new_cells
-
-
-def _chords(ptr, point_split, cells):
-    """Chords of the cells: (cell, split, boundary slot of the first end, of the second end),
-    sorted by cell then split; raise :class:`_NotGeneric` unless every crossing split meets
-    its cell's boundary exactly twice."""
-    slot = np.flatnonzero(point_split >= 0)
-    c, s = cells[slot], point_split[slot]
-    order = np.lexsort((slot, s, c))
-    slot, c, s = slot[order], c[order], s[order]
-    if slot.size % 2 or np.any(c[0::2] != c[1::2]) or np.any(s[0::2] != s[1::2]):
-        raise _NotGeneric
-    if slot.size > 2 and np.any((c[2::2] == c[1:-1:2]) & (s[2::2] == s[1:-1:2])):
-        raise _NotGeneric
-    return c[0::2], s[0::2], slot[0::2], slot[1::2]
-
-
-def _crossing_pairs(ch_cell, lo, hi, budget: _Budget):
-    """Pairs (i, j), i < j, of chords of one cell whose ends interleave, with whether the first
-    end of j lies between the ends of i, and the first end of i between those of j."""
-    n = ch_cell.size
-    end = np.searchsorted(ch_cell, ch_cell, side="right")
-    count = end - np.arange(n) - 1
-    cum = np.cumsum(count)
-    out_i, out_j, out_a, out_b = [], [], [], []
-    first = 0
-    while first < n:                                  # blocks of chords, ~_PAIR_CHUNK pairs
-        base = cum[first] - count[first]
-        last = int(np.searchsorted(cum, base + _PAIR_CHUNK, side="right"))
-        last = min(max(last, first + 1), n)
-        budget.reserve(8 * 8 * int(cum[last - 1] - base), "the crossings of the chords")
-        I = np.repeat(np.arange(first, last), count[first:last])
-        J = I + 1 + _ranks(count[first:last])
-        lo_j_in = (lo[I] < lo[J]) & (lo[J] < hi[I])
-        cross = lo_j_in != ((lo[I] < hi[J]) & (hi[J] < hi[I]))
-        I, J, lo_j_in = I[cross], J[cross], lo_j_in[cross]
-        budget.reserve(8 * 6 * I.size, "the crossings of the chords")
-        out_i.append(I)
-        out_j.append(J)
-        out_a.append(lo_j_in)
-        out_b.append((lo[J] < lo[I]) & (lo[I] < hi[J]))
-        first = last
-    if not out_i:
-        return _EMPTY, _EMPTY, np.zeros(0, bool), np.zeros(0, bool)
-    return tuple(np.concatenate(x) for x in (out_i, out_j, out_a, out_b))
-
-
 def _layer_cut(state, lay: _Layer, label0: int, budget: _Budget):
     """Cut every cell by the layer's splits. ``state``: (X, ptr, cycle, labels, parent rows);
     returns the new state and the packed states of the layer per new cell."""
@@ -426,14 +359,14 @@ def _layer_cut(state, lay: _Layer, label0: int, budget: _Budget):
     b_X = xa + t[:, None] * (X[lay.b_b] - xa)
     edge_count = np.bincount(e, minlength=ea.size)
     edge_start = np.cumsum(edge_count) - edge_count
-    budget.reserve(8 * (8 * cycle.size + 50 * NB), "the boundaries of the cut cells")
-    ptr2, cyc2, lab2, point_split, cells2 = _expand(ptr, cycle, labels, entry_edge, a < b,
-                                                     edge_count, edge_start, b_ids, s)
-    ch_cell, ch_split, ch_lo_x, ch_hi_x = _chords(ptr2, point_split, cells2)
-    CH = ch_cell.size
-    lo, hi = ch_lo_x - ptr2[ch_cell], ch_hi_x - ptr2[ch_cell]
-    I, J, lo_j_in, lo_i_in = _crossing_pairs(ch_cell, lo, hi, budget)
-    NI = I.size
+    ptr2, cyc2, lab2, point_split, cells2 = insert_points(
+        ptr, cycle, labels, entry_edge, a < b, edge_count, edge_start, b_ids, s, budget.reserve)
+    chords, pairs = chords_and_crossings(ptr2, point_split, budget.reserve)
+    if chords is None:
+        raise _NotGeneric
+    ch_cell, ch_split, ch_lo_x, ch_hi_x = chords
+    I, J, lo_j_in, lo_i_in = pairs
+    CH, NI = ch_cell.size, I.size
     P, Q = cyc2[ch_lo_x], cyc2[ch_hi_x]
     sI, sJ = ch_split[I], ch_split[J]
     # the crossing on the earlier chord I (lower split: chords are sorted by split)
