@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from reluthe import RegionLimitError, regions
 from reluthe.nets import as_plnet
 from reluthe.regions import _plane_cut, _plane_depth
-from reluthe.regions._engine import subdivide
+from reluthe.regions._engine import face_points, subdivide
 from reluthe.regions._plane import _cell_areas, _edge_areas
 from reluthe.regions._plane_cut import PlaneCells
 from reluthe.regions._plane_depth import cut_plane
@@ -223,6 +223,19 @@ def test_polygon_areas_against_the_triangles_of_the_edges():
     np.testing.assert_allclose(sub.cell_areas(), _edge_areas(sub), rtol=0,
                                atol=64 * EPS * 4)
     assert sub.cell_areas().min() > 0
+
+
+def test_cell_points_are_the_face_lattice_points_and_inside_their_cells():
+    """The compiled interior points equal the face lattice's (the same sums in the same
+    order), and each lies strictly inside its convex cell (left of every side)."""
+    sub = cut_plane(he_net([2, 16, 16], 4), LOW, HIGH, tol=1e-10, max_cells=10 ** 6).sub
+    pts = sub.cell_points()
+    np.testing.assert_array_equal(pts, face_points(sub)[2])
+    cell = np.repeat(np.arange(sub.N[2]), np.diff(sub.ptr))
+    a = sub.X[sub.cycle]
+    b = sub.X[sub.cycle[_plane_cut._successor(sub.ptr)]]
+    rel = pts[cell] - a
+    assert np.all((b - a)[:, 0] * rel[:, 1] - (b - a)[:, 1] * rel[:, 0] > 0)
 
 
 

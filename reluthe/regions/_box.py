@@ -146,6 +146,6 @@ def _search_box(pl, low, high, tol, linear_tol, max_regions, max_memory, func) -
     packed = pack_states(found.states, pl)
     linear = LinearReadout(pl, packed, found.edges, linear_tol, max_memory, func)
     s = Summary(np.arange(n), np.arange(n), found.edges, found.edge_units, np.full(n, np.nan),
-                domain.to_input(found.points), packed, linear, [])
+                domain.to_input(found.points), packed, linear)
     return BoxRegions(**base_fields(s, pl, tol, linear_tol, frozen(s.interior), ()),
                       low=frozen(low), high=frozen(high), engine="search")

@@ -298,7 +298,6 @@ class Summary:
     interior: np.ndarray         # (n_regions, d) a point inside every region (domain coordinates)
     packed: np.ndarray           # (n_regions, bytes) packed split states
     linear: LinearReadout        # linear regions under the named definitions, on demand
-    pts: list
 
 
 @dataclass(frozen=True, eq=False)
@@ -351,17 +350,19 @@ def readout_bytes(sub: Subdivision) -> int:
     return 8 * floats + 3 * sub.packed.shape[0] * sub.N[d]
 
 
-def summarize(cut: Cut, linear_tol: float, cell_sizes: np.ndarray | None = None) -> Summary:
-    """Regions, adjacency, sizes and interior points of a subdivision (cell sizes are computed
-    here unless given), and its linear regions to compute on demand (:class:`LinearReadout`).
-    ``linear_tol``: the relative tolerance of :func:`~reluthe.regions._linear.map_tolerance`
-    (0: the rounding bound alone)."""
+def summarize(cut: Cut, linear_tol: float, cell_sizes: np.ndarray | None = None,
+              cell_points: np.ndarray | None = None) -> Summary:
+    """Regions, adjacency, sizes and interior points of a subdivision (the cells' sizes and
+    interior points are computed here unless given), and its linear regions to compute on
+    demand (:class:`LinearReadout`). ``linear_tol``: the relative tolerance of
+    :func:`~reluthe.regions._linear.map_tolerance` (0: the rounding bound alone)."""
     sub = cut.sub
     sub.reserve(readout_bytes(sub), "reading out the regions (sizes, adjacency, patterns)")
     region_of_cell, rep, edges, labels = cells_to_regions(cut)
-    pts = face_points(sub)
-    if cell_sizes is None:
-        cell_sizes = face_volumes(sub, pts)
+    if cell_sizes is None or cell_points is None:
+        pts = face_points(sub)
+        cell_points = pts[sub.d] if cell_points is None else cell_points
+        cell_sizes = face_volumes(sub, pts) if cell_sizes is None else cell_sizes
     n_regions = rep.size
     if n_regions == region_of_cell.size:                 # one cell per region
         first = rep
@@ -371,14 +372,13 @@ def summarize(cut: Cut, linear_tol: float, cell_sizes: np.ndarray | None = None)
         # a region's interior point: that of its largest cell
         order = np.lexsort((-cell_sizes, region_of_cell))
         first = order[np.r_[True, region_of_cell[order][1:] != region_of_cell[order][:-1]]]
-    interior = pts[sub.d][first]
+    interior = cell_points[first]
     edge_units = (cut.net.pattern_units(cut.split_unit[labels]) if labels.size
                   else np.zeros((0, 2), dtype=np.int64))
     engine_packed = sub.cell_patterns()[first]
     packed = pattern_bits(cut.net, engine_packed)
     linear = LinearReadout(cut.net, engine_packed, edges, linear_tol, sub.max_bytes, cut.func)
-    return Summary(region_of_cell, first, edges, edge_units, sizes, interior, packed, linear,
-                   pts)
+    return Summary(region_of_cell, first, edges, edge_units, sizes, interior, packed, linear)
 
 
 def reorder(s: Summary, order: np.ndarray) -> Summary:
@@ -387,5 +387,4 @@ def reorder(s: Summary, order: np.ndarray) -> Summary:
     inverse[order] = np.arange(order.size)
     edges = np.sort(inverse[s.edges], axis=1) if s.edges.size else s.edges
     return Summary(inverse[s.region_of_cell], s.rep_cell[order], edges, s.edge_units,
-                   s.sizes[order], s.interior[order], s.packed[order], s.linear.permuted(order),
-                   s.pts)
+                   s.sizes[order], s.interior[order], s.packed[order], s.linear.permuted(order))

@@ -76,6 +76,12 @@ def _cell_areas(sub) -> np.ndarray:
     return sub.cell_areas() if isinstance(sub, PlaneCells) else _edge_areas(sub)
 
 
+def _cell_points(sub) -> np.ndarray | None:
+    """A point inside every cell: :meth:`PlaneCells.cell_points` for the plane engine's cells,
+    else None (:func:`~reluthe.regions._engine.summarize` computes them)."""
+    return sub.cell_points() if isinstance(sub, PlaneCells) else None
+
+
 def _edge_areas(sub) -> np.ndarray:
     """Area of every cell from its edges (unordered): triangles from the cell's interior
     point."""
@@ -215,7 +221,8 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
         cut = cut_plane(plane_net, np.array([a0, b0]), np.array([a1, b1]), tol=tol,
                         max_cells=max_regions, max_bytes=max_memory, func=func)
         cut.sub.reserve(_geometry_bytes(cut.sub), "the areas of the regions")
-        s = summarize(cut, linear_tol, cell_sizes=_cell_areas(cut.sub))
+        s = summarize(cut, linear_tol, cell_sizes=_cell_areas(cut.sub),
+                      cell_points=_cell_points(cut.sub))
     check_sizes(s.sizes, func)
     warn_merges(cut.sub.snapped, tol, func)
     return PlaneRegions(**base_fields(s, pl, tol, linear_tol, frozen(s.interior), cut.sub.N,

@@ -38,11 +38,13 @@ from __future__ import annotations
 import numpy as np
 
 from reluthe.nets import PLLayer
-from reluthe.regions._complex import ROUNDING_LEVEL, facet_pairs
+from reluthe.regions._complex import ROUNDING_LEVEL
 from reluthe.regions._memory import over_budget
 from reluthe.regions._plane_chords import chords_and_crossings, insert_points
 from reluthe.regions._plane_edges import (
+    cell_points,
     count_crossings,
+    edge_cells,
     edge_crossings,
     edges_of_cycles,
     polygon_areas,
@@ -126,7 +128,8 @@ class PlaneCells:
     """A finished plane subdivision: convex cells with shared vertices, read out like a
     :class:`~reluthe.regions._complex.Subdivision` of dimension 2 (``X``, ``V``, ``N``, ``M``,
     ``inc_f``, ``inc_b``, ``e0``, ``e1``, ``labels``, ``packed``, ``snapped``, ``edges``,
-    ``max_bytes``, :meth:`cell_patterns`, :meth:`facet_cells`, :meth:`reserve`). ``ptr``,
+    ``max_bytes``, :meth:`cell_patterns`, :meth:`facet_cells`, :meth:`reserve`; also
+    :meth:`cell_points` and :meth:`cell_areas`). ``ptr``,
     ``cycle``: the vertex ids of cell ``i`` in counter-clockwise order are
     ``cycle[ptr[i]:ptr[i + 1]]``."""
 
@@ -165,7 +168,13 @@ class PlaneCells:
 
     def facet_cells(self):
         """For every interior edge: (cell_a, cell_b, label); box edges are dropped."""
-        return facet_pairs(self.inc_f[2], self.inc_b[2], self.labels)
+        ca, cb = edge_cells(self.inc_b[2], self.inc_f[2], self.N[1])
+        two = cb >= 0
+        return ca[two], cb[two], self.labels[two]
+
+    def cell_points(self) -> np.ndarray:
+        """A point inside every cell (:func:`~reluthe.regions._plane_edges.cell_points`)."""
+        return cell_points(self.X, self.ptr, self.e0, self.e1, self.inc_b[2])
 
     @property
     def max_bytes(self) -> int:

@@ -6,7 +6,8 @@ of two cells appears twice, once each way) with a hash table: one pass, in order
 appearance, instead of a sort of all sides. :func:`edge_crossings` lists, edge by edge, the
 splits whose values have strictly opposite signs at the two ends, at the parameter found by
 interpolation along the edge, sorted by it (ties keep the splits' order).
-:func:`polygon_areas` is the shoelace formula, polygon by polygon.
+:func:`polygon_areas` is the shoelace formula, polygon by polygon; :func:`edge_cells` gives
+the cells on either side of every edge and :func:`cell_points` a point inside every cell.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["edges_of_cycles", "count_crossings", "edge_crossings", "polygon_areas"]
+__all__ = ["edges_of_cycles", "count_crossings", "edge_crossings", "polygon_areas", "edge_cells",
+           "cell_points"]
 
 _EMPTY_SLOT = -1
 _GOLDEN = -7046029254386353131      # 0x9E3779B97F4A7C15 as an int64: Fibonacci hashing
@@ -170,4 +172,59 @@ def polygon_areas(X, ptr, cycle):
             bx, by = X[cycle[k], 0] - x0, X[cycle[k], 1] - y0
             acc += ax * by - ay * bx
         out[i] = 0.5 * acc
+    return out
+
+
+@njit(cache=True)
+def _edge_cells(inverse, cells, n_edges):
+    ca = np.full(n_edges, -1, dtype=np.int64)
+    cb = np.full(n_edges, -1, dtype=np.int64)
+    for i in range(inverse.size):
+        e = inverse[i]
+        if ca[e] < 0:
+            ca[e] = cells[i]
+        elif cb[e] < 0:
+            cb[e] = cells[i]
+        else:
+            return ca, cb, False
+    return ca, cb, True
+
+
+def edge_cells(inverse: np.ndarray, cells: np.ndarray, n_edges: int):
+    """The cells on either side of every edge, from the edge ``inverse[i]`` and cell
+    ``cells[i]`` of every side: (first cell, second cell or -1 on the domain's boundary).
+
+    Examples
+    --------
+    >>> edge_cells(np.array([0, 1, 1, 2]), np.array([0, 0, 1, 1]), 3)
+    (array([0, 0, 1]), array([-1,  1, -1]))
+    """
+    ca, cb, ok = _edge_cells(inverse, cells, n_edges)
+    if not ok:
+        raise RuntimeError("internal error: an edge bounds more than two cells")
+    return ca, cb
+
+
+@njit(cache=True)
+def cell_points(X, ptr, e0, e1, inverse):
+    """A point inside every convex cell: the mean of its sides' midpoints (sides
+    ``ptr[i]:ptr[i + 1]`` on edges ``inverse``, with ends ``e0``, ``e1``), summed in cycle
+    order as :func:`~reluthe.regions._engine.face_points` does.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]])
+    >>> cell_points(X, np.array([0, 4]), np.array([0, 1, 2, 0]), np.array([1, 2, 3, 3]),
+    ...             np.arange(4)).tolist()
+    [[1.0, 1.0]]
+    """
+    n = ptr.size - 1
+    out = np.empty((n, 2))
+    for c in range(n):
+        for j in range(2):
+            acc = 0.0
+            for i in range(ptr[c], ptr[c + 1]):
+                e = inverse[i]
+                acc += 0.5 * (X[e0[e], j] + X[e1[e], j])
+            out[c, j] = acc / (ptr[c + 1] - ptr[c])
     return out
