@@ -41,7 +41,7 @@ from reluthe.regions._plane_cut import (
     _ranks,
     _successor,
 )
-from reluthe.regions._plane_edges import polygon_areas
+from reluthe.regions._plane_edges import edge_cells, edges_of_cycles, polygon_areas
 
 __all__ = ["cut_plane"]
 
@@ -140,22 +140,13 @@ class _Deeper:
         self.S1 = lay1.S
         # the edges of the first layer's cells: (cell, label) -> edge, edge -> its two cells
         cell_of = np.repeat(np.arange(self.n1), np.diff(ptr1))
-        a, b = cyc1, cyc1[_successor(ptr1)]
-        _, edge = np.unique(np.minimum(a, b) * X1.shape[0] + np.maximum(a, b),
-                            return_inverse=True)
-        edge = edge.ravel()
+        e0, e1, _, edge = edges_of_cycles(cyc1, cyc1[_successor(ptr1)], X1.shape[0])
         inner = lab1 >= 0
         key = cell_of[inner] * self.S1 + lab1[inner]
         order = np.argsort(key)
         self.edge_key, self.edge_of_key = key[order], edge[inner][order]
-        self.edge_cells = np.full((int(edge.max()) + 1 if edge.size else 0, 2), -1,
-                                  dtype=np.int64)
-        first = np.unique(edge, return_index=True)[1]     # an entry of every edge
-        second = np.ones(edge.size, bool)
-        second[first] = False
-        self.edge_cells[edge[first], 0] = cell_of[first]
-        self.edge_cells[edge[second], 1] = cell_of[second]
-        self.edge_ends = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)[first]
+        self.edge_cells = np.stack(edge_cells(edge, cell_of, e0.size), axis=1)
+        self.edge_ends = np.stack([e0, e1], axis=1)
         # per group: its new vertices, cell sizes, cycles, labels and packed states
         self.parts: dict[str, list[np.ndarray]] = {k: [] for k in _PARTS}
         self.records: list[np.ndarray] = []   # per group: vertices on edges to other groups
@@ -191,6 +182,8 @@ class _Deeper:
         size = max(1, int(_GROUP_BYTES / per_cell))
         while start < self.n1:
             stop = min(self.n1, start + size)
+            if self.n1 - stop < size // 4:              # no small last group: its own
+                stop = self.n1                          # overhead is the larger cost
             used = self._group(start, stop)
             done_area += float(areas[self.order[start:stop]].sum())
             self._forecast(done_area / total_area)
