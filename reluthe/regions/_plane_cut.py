@@ -205,7 +205,9 @@ class _Layer:
         self.unit = np.repeat(np.arange(layer.width), bps.size)
         self.bp = np.tile(bps, layer.width)
         self.plain = bps.size == 1 and bps[0] == 0.0
-        zmax, zmin = Z.max(axis=0)[self.unit], Z.min(axis=0)[self.unit]
+        top, bottom = Z.max(axis=0), Z.min(axis=0)
+        self.extremes = np.concatenate([top, bottom])   # for the range check of the values
+        zmax, zmin = top[self.unit], bottom[self.unit]
         scale = np.maximum(np.abs(zmax - self.bp), np.abs(zmin - self.bp))
         self.scale = scale
         self.margin = max(tol, ROUNDING_LEVEL) * scale

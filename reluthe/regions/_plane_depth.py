@@ -98,9 +98,9 @@ def _cut_layers(net: PLNet, first: int, state, rows, Z, label0: int, tol: float,
     Returns the new state, its rows and the cell of ``state`` each new cell lies in."""
     anc = np.arange(state[1].size - 1)
     for li in range(first, len(net.layers)):
-        check_range(Z, f"the pre-activations of hidden layer {li + 1}", func)
         nxt = net.layers[li + 1] if li + 1 < len(net.layers) else None
         lay = _Layer(net.layers[li], Z, nxt, tol, budget)
+        check_range(lay.extremes, f"the pre-activations of hidden layer {li + 1}", func)
         state, parent = _layer_cut(state, lay, label0, budget)
         X, ptr, cycle, _ = state
         label0 += lay.S
@@ -282,7 +282,7 @@ class _Deeper:
     def _joined(self, key: str) -> np.ndarray:
         """One part of all groups in one array; the groups' arrays are let go."""
         part = self.parts[key]
-        out = np.concatenate(part)
+        out = part[0] if len(part) == 1 else np.concatenate(part)
         part.clear()
         return out
 

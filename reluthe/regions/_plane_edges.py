@@ -113,6 +113,8 @@ def _crossings(signs, ea, eb, S, Z, unit, bp, total):
         lo = m
         for k in range(nbytes):
             x = np.int64(signs[ea[e], k] ^ signs[eb[e], k])
+            if x == 0:                            # most bytes: no split crosses
+                continue
             for bit in range(8):
                 if x & (0x80 >> bit):
                     s = 8 * k + bit
