@@ -19,6 +19,13 @@ label per side: the split that made it, or a box side) and a layer is applied in
    left follows from where the chords' ends lie on the boundary: the boundary arc from a chord's
    first end to its second lies on its right).
 
+The steps over every cell, edge or vertex run as compiled (numba) loops, each in the module of
+its step: the edge table and the boundary points (:mod:`reluthe.regions._plane_edges`), the
+chords and their crossings (:mod:`reluthe.regions._plane_chords`), the faces
+(:mod:`reluthe.regions._plane_faces`) and the values at new vertices
+(:mod:`reluthe.regions._plane_values`); the layer's matrix products stay in numpy (BLAS). This
+module drives them and keeps the memory budget.
+
 A cell's state for a split is the sign of the split's value summed over three consecutive
 vertices of the cell (at most two of them lie on the split's line, where the value is exactly
 zero). Vertex values are not stored: those of new vertices are recomputed from their
