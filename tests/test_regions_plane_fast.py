@@ -161,6 +161,17 @@ def test_groups_give_the_same_subdivision(widths, bias_std, small_groups):
     assert len(small_groups) > 10 and max(small_groups) <= 2
 
 
+@pytest.mark.parametrize("widths, bias_std", [([2, 16, 16, 16], None), ([2, 20, 20, 20], 1e-3)],
+                         ids=["3x16", "tiny-bias-3x20"])
+def test_recomputed_values_in_small_chunks_give_the_same_subdivision(widths, bias_std,
+                                                                    monkeypatch):
+    """Values at the boundary points too many to keep (recomputed where they are needed, the
+    next layer's values there made while they are scanned) and working arrays of two rows."""
+    monkeypatch.setattr(_plane_cut, "_KEPT_VALUES", 0)
+    monkeypatch.setattr(_plane_cut, "_CHUNK_VALUES", 40)
+    assert_same_subdivision(he_net(widths, 5, bias_std))
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_groups_in_random_boxes_match_the_sequential_engine(seed, small_groups):
     rng = np.random.default_rng(100 + seed)

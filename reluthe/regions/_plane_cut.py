@@ -201,9 +201,12 @@ class _Layer:
 
     ``Z`` (V0, width): the layer's pre-activations at the cells' vertices; the values at new
     vertices are made from their interpolation records when they are scanned. A scan checks
-    that the vertices are generic, keeps their signs (packed: bit set where a split's value is
-    > 0) and computes the next layer's pre-activations there. Splits are numbered unit by unit,
-    breakpoint by breakpoint (as the labels of the sequential engine)."""
+    that the vertices are generic and keeps their signs (packed: bit set where a split's value
+    is > 0). The next layer's pre-activations at all vertices go into one array once the
+    crossings are known (:meth:`add_crossings`): those at the crossings as they are scanned,
+    those at the old vertices and the boundary points from their values (at the boundary points
+    while they are scanned, when those values are too many to keep). Splits are numbered unit by
+    unit, breakpoint by breakpoint (as the labels of the sequential engine)."""
 
     def __init__(self, layer: PLLayer, Z: np.ndarray, nxt: PLLayer | None, tol: float,
                  budget: _Budget):
@@ -232,7 +235,8 @@ class _Layer:
         self.i_u = np.zeros(0)
         self.b_rows = None                     # the values at the boundary points, if kept
         self.signs: list[np.ndarray] = []     # packed signs of the vertices scanned so far
-        self.next_z: list[np.ndarray] = []    # the next layer's values there
+        self.out = None                        # the next layer's values at all vertices
+        self.b_next = None                     # those at the boundary points, if not kept
 
     def value(self, vid: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Value of split ``s`` at vertex ``vid``, an old vertex or a boundary point
@@ -294,15 +298,15 @@ class _Layer:
         out += nxt.bias
         return out
 
-    def scan(self, n: int, rows_of, own: list[np.ndarray], budget: _Budget):
+    def scan(self, n: int, rows_of, own: list[np.ndarray], budget: _Budget, out=None):
         """Scan ``n`` vertices, ``rows_of(lo, hi)`` giving the values of ``lo:hi``; ``own``:
-        the splits each lies on (one array per split, masked in the check). Raise
-        :class:`_NotGeneric` if a vertex lies within the margin of another split's line."""
-        budget.reserve(n * ((self.S + 7) // 8 + 8 * self.n_next)
+        the splits each lies on (one array per split, masked in the check); ``out``: where to
+        put the next layer's values there (None: nowhere). Raise :class:`_NotGeneric` if a
+        vertex lies within the margin of another split's line."""
+        budget.reserve(n * ((self.S + 7) // 8)
                        + 8 * 5 * min(self.chunk, n) * max(self.S, self.layer.out_dim, self.n_next),
-                       "the signs and the next layer's values at the vertices")
+                       "the signs at the vertices")
         signs = np.empty((n, (self.S + 7) // 8), dtype=np.uint8)
-        nxt_z = np.empty((n, self.n_next))
         for lo in range(0, n, self.chunk):
             hi = min(n, lo + self.chunk)
             rows = np.ascontiguousarray(rows_of(lo, hi))
@@ -313,10 +317,13 @@ class _Layer:
             if np.any(near <= self.margin):
                 raise _NotGeneric
             np.minimum(self.nearest, near, out=self.nearest)
-            if self.nxt is not None:
-                np.dot(self.layer.apply(rows), self.nxt.weight.T, out=nxt_z[lo:hi])
+            if out is not None:
+                self._next(rows, out[lo:hi])
         self.signs.append(signs)
-        self.next_z.append(nxt_z)
+
+    def _next(self, rows: np.ndarray, out: np.ndarray):
+        """The next layer's values (without its bias) at vertices with values ``rows``."""
+        np.dot(self.layer.apply(rows), self.nxt.weight.T, out=out)
 
     def scan_old(self, budget: _Budget):
         self.scan(self.V0, lambda lo, hi: self.Z[lo:hi], [], budget)
@@ -331,21 +338,46 @@ class _Layer:
             self.b_rows = self._boundary_rows(np.arange(a.size))
             self.scan(a.size, lambda lo, hi: self.b_rows[lo:hi], [s], budget)
         else:
+            if self.nxt is not None:
+                budget.reserve(8 * a.size * self.n_next, "the next layer's values there")
+                self.b_next = np.empty((a.size, self.n_next))
             self.scan(a.size, lambda lo, hi: self._boundary_rows(np.arange(lo, hi)), [s],
-                      budget)
+                      budget, self.b_next)
 
     def add_crossings(self, p, q, u, s1, s2, budget: _Budget):
         """Record the crossings of chords (on the chord from p to q, split s1, at parameter u,
         where it meets split s2) and scan them."""
         self.i_p, self.i_q, self.i_u, self.i_s1, self.i_s2 = p, q, u, s1, s2
+        first = self.V0 + self.b_a.size
+        if self.nxt is not None:
+            self._allocate(first + p.size, budget)
         self.scan(p.size, lambda lo, hi: self._crossing_rows(np.arange(lo, hi)), [s1, s2],
-                  budget)
+                  budget, None if self.out is None else self.out[first:])
 
-    def next_values(self) -> np.ndarray:
+    def _allocate(self, n: int, budget: _Budget):
+        """The array of the next layer's values at all ``n`` vertices, filled at the old
+        vertices and the boundary points."""
+        budget.reserve(8 * n * self.n_next, "the next layer's values at the vertices")
+        self.out = out = np.empty((n, self.n_next))
+        for lo in range(0, self.V0, self.chunk):
+            hi = min(self.V0, lo + self.chunk)
+            self._next(self.Z[lo:hi], out[lo:hi])
+        n_b = self.b_a.size
+        if self.b_next is not None:
+            out[self.V0:self.V0 + n_b] = self.b_next
+            self.b_next = None
+        elif n_b:
+            for lo in range(0, n_b, self.chunk):
+                hi = min(n_b, lo + self.chunk)
+                self._next(self.b_rows[lo:hi], out[self.V0 + lo:self.V0 + hi])
+
+    def next_values(self, budget: _Budget) -> np.ndarray:
         """The next layer's pre-activations at all vertices scanned, in vertex order."""
-        Z = np.concatenate(self.next_z) if len(self.next_z) > 1 else self.next_z[0]
-        Z += self.nxt.bias
-        return Z
+        if self.out is None:                   # no crossings were added: nothing was cut
+            self._allocate(self.V0 + self.b_a.size, budget)
+        out, self.out = self.out, None
+        out += self.nxt.bias
+        return out
 
 
 def _crossings(lay: _Layer, ea: np.ndarray, eb: np.ndarray, budget: _Budget):

@@ -111,7 +111,7 @@ def _cut_layers(net: PLNet, first: int, state, rows, Z, label0: int, tol: float,
         rows = np.concatenate([rows[parent], _layer_states(lay, ptr, cycle)], axis=1)
         anc = anc[parent]
         generic.note(li, lay)
-        Z = lay.next_values() if nxt is not None else None
+        Z = lay.next_values(budget) if nxt is not None else None
         del lay                          # the layer's values: only the next layer's are kept
         budget.hold(*state, rows, anc, *([] if Z is None else [Z]))
     return state, rows, anc
@@ -134,7 +134,7 @@ class _Deeper:
             net, lay1, tol, budget, limits, func)
         self.state1, self.rows1 = state1, rows1
         self.generic = _Generic(tol)
-        lay1.signs, lay1.next_z = [], []     # kept: its records, to make the values anywhere
+        lay1.signs = []                      # kept: its records, to make the values anywhere
         X1, ptr1, cyc1, lab1 = state1
         self.n1 = ptr1.size - 1
         self.S1 = lay1.S
