@@ -57,7 +57,7 @@ from reluthe.regions._plane_edges import (
     polygon_areas,
 )
 from reluthe.regions._plane_faces import trace_faces
-from reluthe.regions._plane_values import blend, signs_and_nearest
+from reluthe.regions._plane_values import blend, cell_rows, signs_and_nearest, split_values
 
 __all__ = ["PlaneCells"]
 
@@ -241,14 +241,7 @@ class _Layer:
     def value(self, vid: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Value of split ``s`` at vertex ``vid``, an old vertex or a boundary point
         (elementwise; the same numbers as the scans)."""
-        u = self.unit[s]
-        old = vid < self.V0
-        if np.all(old):
-            return self.Z[vid, u] - self.bp[s]
-        k = np.where(old, 0, vid - self.V0)
-        za = self.Z[self.b_a[k], u]
-        new = za + self.b_t[k] * (self.Z[self.b_b[k], u] - za)
-        return np.where(old, self.Z[np.where(old, vid, 0), u], new) - self.bp[s]
+        return split_values(self.Z, self.b_a, self.b_b, self.b_t, self.unit, self.bp, vid, s)
 
     def _boundary_rows(self, k: np.ndarray) -> np.ndarray:
         if self.b_rows is not None:
@@ -445,13 +438,11 @@ def _layer_cut(state, lay: _Layer, label0: int, budget: _Budget):
     return (new_X, new_ptr, origin, new_labels), parent
 
 
-def _layer_states(lay: _Layer, ptr: np.ndarray, cycle: np.ndarray) -> np.ndarray:
-    """Packed states of the layer's splits in every cell: on where the split's value is > 0 at
-    one of the cell's first three vertices (at most two of them lie on the split's line, where
-    the value is exactly 0; the others are on the cell's side)."""
-    signs = np.concatenate(lay.signs) if len(lay.signs) > 1 else lay.signs[0]
-    first = ptr[:-1]
-    return signs[cycle[first]] | signs[cycle[first + 1]] | signs[cycle[first + 2]]
+def _layer_states(lay: _Layer, ptr: np.ndarray, cycle: np.ndarray, rows: np.ndarray,
+                  parent: np.ndarray) -> np.ndarray:
+    """Packed states of every new cell: its parent's ``rows``, then the layer's splits
+    (:func:`~reluthe.regions._plane_values.cell_rows`)."""
+    return cell_rows(rows, parent, lay.signs, ptr, cycle)
 
 
 def _box(low, high):

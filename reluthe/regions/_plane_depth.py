@@ -108,7 +108,7 @@ def _cut_layers(net: PLNet, first: int, state, rows, Z, label0: int, tol: float,
         budget.reserve(5 * (ptr.size - 1) * (rows.shape[1] + (lay.S + 7) // 8)
                        + 2 * X.shape[0] * (8 * lay.n_next + (lay.S + 7) // 8),
                        "the states of the new cells")
-        rows = np.concatenate([rows[parent], _layer_states(lay, ptr, cycle)], axis=1)
+        rows = _layer_states(lay, ptr, cycle, rows, parent)
         anc = anc[parent]
         generic.note(li, lay)
         Z = lay.next_values(budget) if nxt is not None else None
@@ -334,10 +334,10 @@ def _cut_generic(net: PLNet, low, high, tol: float, max_cells: int, budget: _Bud
     Z = X @ first.weight.T + first.bias
     check_range(Z, "the pre-activations of hidden layer 1", func)
     lay = _Layer(first, Z, None, tol, budget)
-    state, _ = _layer_cut((X, ptr, cycle, labels), lay, 0, budget)
+    state, parent = _layer_cut((X, ptr, cycle, labels), lay, 0, budget)
     limits.check(state[1].size - 1, state[0].shape[0], lay.S)
     budget.reserve(5 * (state[1].size - 1) * ((lay.S + 7) // 8), "the states of the new cells")
-    rows = _layer_states(lay, state[1], state[2])
+    rows = _layer_states(lay, state[1], state[2], rows, parent)
     budget.hold(*state, rows)
     if len(net.layers) == 1:
         return PlaneCells(*state, rows, budget)
