@@ -3,7 +3,8 @@
 Both count the activation regions of the same He-normal ReLU nets (biases U(+-1/sqrt(fan_in)),
 torch's default; numpy seed 0) in [-1, 1]^2, timed in this process, one after the other (the
 last net has biases N(0, 1e-3^2), where float32 geometry fails). The
-table shows the counts and the times (best of ``--repeats`` runs). ``time reluthe`` is
+table shows the counts and the times (best of ``--repeats`` rounds; a round runs regioncam,
+reluthe and reluthe with its linear regions one after the other). ``time reluthe`` is
 ``count_on_plane``: the cells with their vertex cycles, areas, patterns, interior points and
 adjacency, as regioncam's faces; ``+linear`` adds the first access to ``linear_counts`` (the exact
 affine map of every region and their grouping into linear regions, which regioncam does not
@@ -95,6 +96,19 @@ def memory_ratio(fn):
     finally:
         tracemalloc.stop()
     return peak, sum(p.nbytes for p in res.polygons)
+
+
+def timed_together(fns, repeats):
+    """[(result, best wall time, best CPU time)] of every function in ``fns``, run in turn
+    ``repeats`` times (one after the other within a round, so that a slow spell of the machine
+    falls on all of them)."""
+    best = [[None, np.inf, np.inf] for _ in fns]
+    for _ in range(repeats):
+        for slot, fn in zip(best, fns):
+            out, wall, cpu = timed(fn, 1)
+            slot[0] = out
+            slot[1], slot[2] = min(slot[1], wall), min(slot[2], cpu)
+    return [tuple(slot) for slot in best]
 
 
 def timed(fn, repeats):
@@ -189,8 +203,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the two smallest nets")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="runs per net, best time kept (default: 5 for the nets with at most "
-                             "384 units, else 1)")
+                        help="rounds per net, best time kept (default: 9 for the nets with at "
+                             "most 384 units, else 1)")
     parser.add_argument("--no-extra", action="store_true",
                         help="skip the count_in_box and count_patterns measurements")
     parser.add_argument("--big", action="store_true",
@@ -215,10 +229,10 @@ def main(argv=None) -> int:
           f"{'ratio':>6} {'peak MB':>8} {'polygons MB':>12} {'peak/polygons':>14}")
     for name, widths, bias_std in nets:
         hidden = he_net(widths, bias_std=bias_std)
-        repeats = args.repeats or (5 if widths[1] * (len(widths) - 1) <= 384 else 1)
-        rc, t_rc, c_rc = timed(functools.partial(run_regioncam, hidden), repeats)
-        res, t_me, c_me = timed(functools.partial(run_reluthe, hidden), repeats)
-        _, t_lin, _ = timed(functools.partial(run_reluthe, hidden, linear=True), repeats)
+        repeats = args.repeats or (9 if widths[1] * (len(widths) - 1) <= 384 else 1)
+        (rc, t_rc, c_rc), (res, t_me, c_me), (_, t_lin, _) = timed_together(
+            [functools.partial(run_regioncam, hidden), functools.partial(run_reluthe, hidden),
+             functools.partial(run_reluthe, hidden, linear=True)], repeats)
         n_rc = rc.num_faces
         peak, poly = memory_ratio(functools.partial(run_reluthe, hidden, linear=True))
         print(f"{name:<14} {res.count:>16} {n_rc:>18} {t_me:>12.3f}s {t_rc:>14.3f}s "
