@@ -173,11 +173,15 @@ def regioncam_centroids(rc):
 
 def big_plane(tol) -> int:
     """Count 2-1024-1024-1024 in [-1, 1]^2 with the default memory budget; print the count, the
-    wall time and the peak resident memory of this process, or the refusal and when it came."""
+    wall time and the peak resident memory of this process, or the refusal and when it came;
+    then the same for the linear regions of the count."""
     import resource
 
     from reluthe.errors import RegionLimitError
     from reluthe.regions._memory import default_budget, size_text
+
+    def peak() -> str:
+        return size_text(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
     hidden = he_net([2, 1024, 1024, 1024])
     net = hidden + [(np.ones((1, 1024)), np.zeros(1))]
@@ -188,12 +192,19 @@ def big_plane(tol) -> int:
     try:
         res = regions.count_on_plane(net, np.zeros(2), np.array([1.0, 0.0]),
                                      np.array([0.0, 1.0]), (-1.0, 1.0, -1.0, 1.0), **kwargs)
-        outcome = f"{res.count} regions ({res.linear_count} linear, tol_merges={res.tol_merges})"
     except RegionLimitError as err:
-        outcome = f"refused: {err}"
-    wall = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"{outcome}\nafter {wall:.0f} s; peak resident memory {size_text(peak)}", flush=True)
+        print(f"refused: {err}\nafter {time.perf_counter() - t:.0f} s; peak resident memory "
+              f"{peak()}", flush=True)
+        return 0
+    print(f"{res.count} regions (tol_merges={res.tol_merges}) after "
+          f"{time.perf_counter() - t:.0f} s; peak resident memory {peak()}", flush=True)
+    t = time.perf_counter()
+    try:
+        outcome = f"{res.linear_count} linear regions"
+    except RegionLimitError as err:
+        outcome = f"linear regions refused: {err}"
+    print(f"{outcome} after {time.perf_counter() - t:.0f} s more; peak resident memory "
+          f"{peak()}", flush=True)
     return 0
 
 

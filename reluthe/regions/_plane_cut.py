@@ -279,17 +279,33 @@ class _Layer:
 
     def next_values_at(self, nxt: PLLayer, vid: np.ndarray, budget: _Budget) -> np.ndarray:
         """The pre-activations of the layer ``nxt`` after this one at the vertices ``vid`` of
-        the cut (the same numbers as :meth:`next_values`, a chunk of vertices at a time)."""
+        the cut, sorted and distinct (the same numbers as :meth:`next_values`, a chunk of
+        vertices at a time)."""
         width = max(self.Z.shape[1], nxt.out_dim)
         step = max(1, _CHUNK_VALUES // width)
         budget.reserve(8 * vid.size * nxt.out_dim + 8 * 4 * min(step, vid.size) * width,
                        "the next layer's values at the vertices of a group")
         out = np.empty((vid.size, nxt.out_dim))
+        every = vid.size == self.V0 + self.b_a.size + self.i_p.size   # sorted: all in order
         for lo in range(0, vid.size, step):
             hi = min(vid.size, lo + step)
-            np.dot(self.layer.apply(self.rows_at(vid[lo:hi])), nxt.weight.T, out=out[lo:hi])
+            rows = self._rows_between(lo, hi) if every else self.rows_at(vid[lo:hi])
+            np.dot(self.layer.apply(rows), nxt.weight.T, out=out[lo:hi])
         out += nxt.bias
         return out
+
+    def _rows_between(self, lo: int, hi: int) -> np.ndarray:
+        """Pre-activations at the vertices ``lo:hi`` of the cut, block by block."""
+        n_old, n_b = self.V0, self.b_a.size
+        parts = []
+        if lo < n_old:
+            parts.append(self.Z[lo:min(hi, n_old)])
+        if lo < n_old + n_b and hi > n_old:
+            parts.append(self._boundary_rows(np.arange(max(lo, n_old), min(hi, n_old + n_b))
+                                             - n_old))
+        if hi > n_old + n_b:
+            parts.append(self._crossing_rows(np.arange(max(lo, n_old + n_b), hi) - n_old - n_b))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def scan(self, n: int, rows_of, own: list[np.ndarray], budget: _Budget, out=None):
         """Scan ``n`` vertices, ``rows_of(lo, hi)`` giving the values of ``lo:hi``; ``own``:

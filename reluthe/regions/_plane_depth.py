@@ -31,6 +31,7 @@ from reluthe.regions._complex import ROUNDING_LEVEL
 from reluthe.regions._engine import Cut, _split_table, check_range, subdivide
 from reluthe.regions._memory import DEFAULT_FRACTION, default_budget, size_text
 from reluthe.regions._plane_cut import (
+    _EMPTY,
     PlaneCells,
     _box,
     _Budget,
@@ -138,7 +139,17 @@ class _Deeper:
         X1, ptr1, cyc1, lab1 = state1
         self.n1 = ptr1.size - 1
         self.S1 = lay1.S
-        # the edges of the first layer's cells: (cell, label) -> edge, edge -> its two cells
+        # the edges of the first layer's cells, made when there are several groups
+        self.edge_key = self.edge_of_key = self.edge_cells = self.edge_ends = _EMPTY
+        # per group: its new vertices, cell sizes, cycles, labels and packed states
+        self.parts: dict[str, list[np.ndarray]] = {k: [] for k in _PARTS}
+        self.records: list[np.ndarray] = []   # per group: vertices on edges to other groups
+        self.n_vertices = X1.shape[0]
+
+    def _edge_tables(self):
+        """The edges of the first layer's cells: (cell, label) -> edge, edge -> its two cells
+        and its ends (what :meth:`_on_other_groups` looks up)."""
+        X1, ptr1, cyc1, lab1 = self.state1
         cell_of = np.repeat(np.arange(self.n1), np.diff(ptr1))
         e0, e1, _, edge = edges_of_cycles(cyc1, cyc1[_successor(ptr1)], X1.shape[0])
         inner = lab1 >= 0
@@ -147,10 +158,6 @@ class _Deeper:
         self.edge_key, self.edge_of_key = key[order], edge[inner][order]
         self.edge_cells = np.stack(edge_cells(edge, cell_of, e0.size), axis=1)
         self.edge_ends = np.stack([e0, e1], axis=1)
-        # per group: its new vertices, cell sizes, cycles, labels and packed states
-        self.parts: dict[str, list[np.ndarray]] = {k: [] for k in _PARTS}
-        self.records: list[np.ndarray] = []   # per group: vertices on edges to other groups
-        self.n_vertices = X1.shape[0]
 
     def _held(self) -> list[np.ndarray]:
         arrays = [*self.state1, self.rows1, self.edge_key, self.edge_of_key, self.edge_cells,
@@ -171,6 +178,7 @@ class _Deeper:
             self.order, self.pos = np.arange(self.n1), np.arange(self.n1)
             self._group(0, self.n1)
             return self._finish()
+        self._edge_tables()
         centres = np.add.reduceat(X1[cyc1], ptr1[:-1]) / np.diff(ptr1)[:, None]
         low, high = X1.min(axis=0), X1.max(axis=0)
         self.order = np.argsort(_morton(centres, low, high), kind="stable")
