@@ -161,6 +161,12 @@ def test_groups_give_the_same_subdivision(widths, bias_std, small_groups):
     assert len(small_groups) > 10 and max(small_groups) <= 2
 
 
+def test_long_chords_and_crowded_cells_match_the_sequential_engine():
+    """48 lines through the middle of the box: the box cell holds 96 points and a chord crosses
+    up to 47 others, so the kernels sort them by merge sort, not insertion (32 at most)."""
+    assert_same_subdivision(he_net([2, 48, 6], 2, 1e-3))
+
+
 @pytest.mark.parametrize("widths, bias_std", [([2, 16, 16, 16], None), ([2, 20, 20, 20], 1e-3)],
                          ids=["3x16", "tiny-bias-3x20"])
 def test_recomputed_values_in_small_chunks_give_the_same_subdivision(widths, bias_std,

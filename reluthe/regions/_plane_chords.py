@@ -16,6 +16,8 @@ from numba import njit
 
 __all__ = ["insert_points", "chords_and_crossings"]
 
+_FEW = 32           # up to this many points in a cell: insertion sort, else merge sort
+
 
 @njit(cache=True)
 def _inserted_size(cycle, entry_edge, edge_count):
@@ -80,6 +82,22 @@ def insert_points(ptr, cycle, labels, entry_edge, entry_fwd, edge_count, edge_st
 
 
 @njit(cache=True)
+def _sort_stable(key, value, m):
+    """Sort ``key[:m]``, ``value[:m]`` by key, stably (insertion for a few, else merge)."""
+    if m > _FEW:
+        order = np.argsort(key[:m], kind="mergesort")
+        key[:m], value[:m] = key[:m][order], value[:m][order]
+        return
+    for i in range(1, m):
+        k, v = key[i], value[i]
+        h = i - 1
+        while h >= 0 and key[h] > k:
+            key[h + 1], value[h + 1] = key[h], value[h]
+            h -= 1
+        key[h + 1], value[h + 1] = k, v
+
+
+@njit(cache=True)
 def _chords(ptr2, split):
     """Chords per cell, sorted by split: (cell, split, first slot, second slot, ok)."""
     n_points = 0
@@ -98,14 +116,11 @@ def _chords(ptr2, split):
     n = 0
     for c in range(ptr2.size - 1):
         m = 0
-        for q in range(ptr2[c], ptr2[c + 1]):         # the cell's points, sorted by split
+        for q in range(ptr2[c], ptr2[c + 1]):         # the cell's points, in slot order
             if split[q] >= 0:
-                h = m - 1                             # (slots rise: stable keeps them so)
-                while h >= 0 and key[h] > split[q]:
-                    key[h + 1], slot[h + 1] = key[h], slot[h]
-                    h -= 1
-                key[h + 1], slot[h + 1] = split[q], q
+                key[m], slot[m] = split[q], q
                 m += 1
+        _sort_stable(key, slot, m)                    # by split; slots rise in a split
         if m % 2:
             return ch_cell, ch_split, ch_lo, ch_hi, False
         for i in range(0, m, 2):

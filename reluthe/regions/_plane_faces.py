@@ -28,6 +28,8 @@ from numba import njit
 
 __all__ = ["trace_faces"]
 
+_FEW = 32           # up to this many entries on a chord: insertion sort, else merge sort
+
 
 @njit(cache=True)
 def _chord_entries(CH, NI, I, J, u_i, u_j, lo_j_in, lo_i_in, P, Q, i_ids):
@@ -65,16 +67,21 @@ def _chord_entries(CH, NI, I, J, u_i, u_j, lo_j_in, lo_i_in, P, Q, i_ids):
         along[g], vert[g], flag[g], kind[g] = u_j[k], i_ids[k], lo_i_in[k], 2 * k + 1
         fill[J[k]] += 1
     ok = True
-    for c in range(CH):                           # stable insertion sort by along
+    for c in range(CH):                           # a stable sort by along
         lo, hi = start[c], start[c + 1]
-        for g in range(lo + 1, hi):
-            a, v, f, t = along[g], vert[g], flag[g], kind[g]
-            h = g - 1
-            while h >= lo and along[h] > a:
-                along[h + 1], vert[h + 1], flag[h + 1], kind[h + 1] = \
-                    along[h], vert[h], flag[h], kind[h]
-                h -= 1
-            along[h + 1], vert[h + 1], flag[h + 1], kind[h + 1] = a, v, f, t
+        if hi - lo > _FEW:
+            order = lo + np.argsort(along[lo:hi], kind="mergesort")
+            along[lo:hi], vert[lo:hi] = along[order], vert[order]
+            flag[lo:hi], kind[lo:hi] = flag[order], kind[order]
+        else:
+            for g in range(lo + 1, hi):
+                a, v, f, t = along[g], vert[g], flag[g], kind[g]
+                h = g - 1
+                while h >= lo and along[h] > a:
+                    along[h + 1], vert[h + 1], flag[h + 1], kind[h + 1] = \
+                        along[h], vert[h], flag[h], kind[h]
+                    h -= 1
+                along[h + 1], vert[h + 1], flag[h + 1], kind[h + 1] = a, v, f, t
         for g in range(lo, hi):
             chord[g] = c
             if g > lo and not along[g] > along[g - 1]:
