@@ -87,6 +87,8 @@ def test_public_result_is_the_same_with_either_engine(monkeypatch):
     fast = regions.count_on_plane(net, np.zeros(2), [1, 0], [0, 1])
     monkeypatch.setattr(_plane_depth, "_cut_generic", _not_generic)
     ref = regions.count_on_plane(net, np.zeros(2), [1, 0], [0, 1])
+    assert (fast.engine, ref.engine) == ("plane", "lattice")
+    assert fast.to_dict()["engine"] == "plane"
     assert (fast.count, fast.linear_count, fast.f_vector) == (ref.count, ref.linear_count,
                                                              ref.f_vector)
     order_f = np.lexsort(fast.patterns.T)

@@ -178,7 +178,8 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
     -------
     PlaneRegions
         ``count``, ``linear_count``, ``linear_counts``, ``polygons``, ``areas``, ``patterns``,
-        ``graph``, ``interior_points`` (in ``(a, b)``), ``plot(ax=None)``, ``to_dict()``.
+        ``graph``, ``interior_points`` (in ``(a, b)``), ``engine`` (``"plane"`` or
+        ``"lattice"``: which engine ran), ``plot(ax=None)``, ``to_dict()``.
 
     Raises
     ------
@@ -229,7 +230,8 @@ def count_on_plane(net, origin, u, v, extent=(-1.0, 1.0, -1.0, 1.0), *,
                                       cut.sub.snapped),
                         origin=frozen(origin), u=frozen(u), v=frozen(v),
                         extent=(a0, a1, b0, b1), _polygon_source=_Polygons(cut.sub,
-                                                                            s.region_of_cell))
+                                                                            s.region_of_cell),
+                        engine="plane" if isinstance(cut.sub, PlaneCells) else "lattice")
 
 
 def _norm_scale(d: np.ndarray) -> float:

@@ -286,6 +286,9 @@ class PlaneRegions(RegionsBase):
     ``sizes`` (alias ``areas``) are areas in ``(a, b)`` coordinates (they sum to the extent's
     area); ``polygons`` lists one convex polygon per region (vertices in ``(a, b)``,
     counter-clockwise); ``interior_points`` are in ``(a, b)`` too (``to_input`` maps them).
+    ``engine`` says which engine cut the rectangle: ``"plane"`` (all kinks of a layer at once)
+    or ``"lattice"`` (the sequential engine, which ran because a vertex came within ``tol``
+    times the scale of a kink it is not on; a smaller ``tol``, down to 2^-40, may avoid it).
     """
 
     origin: np.ndarray = field(default=None)
@@ -293,6 +296,7 @@ class PlaneRegions(RegionsBase):
     v: np.ndarray = field(default=None)
     extent: tuple[float, float, float, float] = field(default=None)
     _polygon_source: object = field(default=None, repr=False)
+    engine: str = "plane"
 
     kind = "plane"
 
@@ -404,7 +408,7 @@ class PlaneRegions(RegionsBase):
                               func="reluthe.regions.PlaneRegions.to_dict")
         out = self._base_dict()
         out.update(origin=self.origin.tolist(), u=self.u.tolist(), v=self.v.tolist(),
-                   extent=[float(e) for e in self.extent])
+                   extent=[float(e) for e in self.extent], engine=self.engine)
         if polygons:
             from reluthe.regions._table import input_polygons
 
