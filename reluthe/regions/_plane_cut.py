@@ -57,7 +57,13 @@ from reluthe.regions._plane_edges import (
     polygon_areas,
 )
 from reluthe.regions._plane_faces import trace_faces
-from reluthe.regions._plane_values import blend, cell_rows, signs_and_nearest, split_values
+from reluthe.regions._plane_values import (
+    blend,
+    cell_rows,
+    column_range,
+    signs_and_nearest,
+    split_values,
+)
 
 __all__ = ["PlaneCells"]
 
@@ -215,7 +221,7 @@ class _Layer:
         self.unit = np.repeat(np.arange(layer.width), bps.size)
         self.bp = np.tile(bps, layer.width)
         self.plain = bps.size == 1 and bps[0] == 0.0
-        top, bottom = Z.max(axis=0), Z.min(axis=0)
+        top, bottom = column_range(Z)
         self.extremes = np.concatenate([top, bottom])   # for the range check of the values
         zmax, zmin = top[self.unit], bottom[self.unit]
         scale = np.maximum(np.abs(zmax - self.bp), np.abs(zmin - self.bp))

@@ -231,7 +231,10 @@ class _Deeper:
         counts = np.diff(ptr1)[cells]
         budget.reserve(8 * 6 * int(counts.sum()), "the cells of a group")
         idx = np.repeat(ptr1[cells], counts) + _ranks(counts)
-        gv, local = np.unique(cyc1[idx], return_inverse=True)
+        if stop - start == self.n1:                   # all cells: every vertex, in order
+            gv, local = np.arange(X1.shape[0]), cyc1[idx]
+        else:
+            gv, local = np.unique(cyc1[idx], return_inverse=True)
         state = (X1[gv], np.concatenate([[0], np.cumsum(counts)]), local.ravel(), lab1[idx])
         Z = self.lay1.next_values_at(self.net.layers[1], gv, budget)
         budget.hold(*state, Z)

@@ -6,7 +6,8 @@ operations as numpy's). :func:`signs_and_nearest` reads a layer's splits off suc
 pass: the packed signs (bit set where a split's value is > 0, as :func:`numpy.packbits`) and
 every split's smallest ``|value|`` over the vertices that are not on its line.
 :func:`cell_rows` reads the states of the new cells off the signs at their vertices, and
-:func:`split_values` gives single splits' values at old vertices and boundary points.
+:func:`split_values` gives single splits' values at old vertices and boundary points, and
+:func:`column_range` a layer's range of values.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["blend", "signs_and_nearest", "cell_rows", "split_values"]
+__all__ = ["blend", "signs_and_nearest", "cell_rows", "split_values", "column_range"]
 
 
 @njit(cache=True)
@@ -83,7 +84,9 @@ def _cell_rows(rows, parent, s0, s1, s2, ptr, cycle):
     n0, n1 = s0.shape[0], s0.shape[0] + s1.shape[0]
     out = np.empty((n, old + nbytes), dtype=np.uint8)
     for c in range(n):
-        out[c, :old] = rows[parent[c]]
+        p = parent[c]
+        for b in range(old):
+            out[c, b] = rows[p, b]
         for b in range(nbytes):
             acc = 0
             for i in range(ptr[c], ptr[c] + 3):
@@ -143,3 +146,27 @@ def split_values(Z: np.ndarray, b_a: np.ndarray, b_b: np.ndarray, b_t: np.ndarra
             z = za + b_t[j] * (Z[b_b[j], u] - za)
         out[k] = z - bp[s[k]]
     return out
+
+
+@njit(cache=True)
+def column_range(Z: np.ndarray):
+    """The largest and the smallest value of every column of ``Z`` in one pass (NaN where a
+    column holds one, as numpy's ``max`` and ``min``).
+
+    Examples
+    --------
+    >>> top, bottom = column_range(np.array([[1.0, -2.0], [3.0, np.nan]]))
+    >>> top.tolist(), bottom[0].item(), bool(np.isnan(bottom[1]))
+    ([3.0, nan], 1.0, True)
+    """
+    n, w = Z.shape
+    top = np.full(w, -np.inf)
+    bottom = np.full(w, np.inf)
+    for k in range(n):
+        for j in range(w):
+            v = Z[k, j]
+            if v > top[j] or v != v:
+                top[j] = v
+            if v < bottom[j] or v != v:
+                bottom[j] = v
+    return top, bottom
