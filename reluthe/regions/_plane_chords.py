@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["insert_points", "chords_and_crossings"]
+__all__ = ["insert_points", "chords_and_crossings", "stable_order"]
 
-_FEW = 32           # up to this many points in a cell: insertion sort, else merge sort
+_FEW = 32           # up to this many keys: insertion sort, else merge sort
 
 
 @njit(cache=True)
@@ -82,19 +82,27 @@ def insert_points(ptr, cycle, labels, entry_edge, entry_fwd, edge_count, edge_st
 
 
 @njit(cache=True)
-def _sort_stable(key, value, m):
-    """Sort ``key[:m]``, ``value[:m]`` by key, stably (insertion for a few, else merge)."""
+def stable_order(key: np.ndarray, lo: int, hi: int, order: np.ndarray):
+    """Write into ``order[:hi - lo]`` the positions ``lo..hi - 1`` sorted by ``key``, ties in
+    position order (insertion sort for up to ``_FEW``, else merge sort).
+
+    Examples
+    --------
+    >>> order = np.empty(4, dtype=np.int64)
+    >>> stable_order(np.array([9.0, 2.0, 1.0, 2.0, 0.0]), 1, 5, order)
+    >>> order.tolist()
+    [4, 2, 1, 3]
+    """
+    m = hi - lo
     if m > _FEW:
-        order = np.argsort(key[:m], kind="mergesort")
-        key[:m], value[:m] = key[:m][order], value[:m][order]
+        order[:m] = lo + np.argsort(key[lo:hi], kind="mergesort")
         return
-    for i in range(1, m):
-        k, v = key[i], value[i]
+    for i in range(m):
         h = i - 1
-        while h >= 0 and key[h] > k:
-            key[h + 1], value[h + 1] = key[h], value[h]
+        while h >= 0 and key[order[h]] > key[lo + i]:
+            order[h + 1] = order[h]
             h -= 1
-        key[h + 1], value[h + 1] = k, v
+        order[h + 1] = lo + i
 
 
 @njit(cache=True)
@@ -113,6 +121,7 @@ def _chords(ptr2, split):
         return ch_cell, ch_split, ch_lo, ch_hi, False
     key = np.empty(split.size, dtype=np.int64)
     slot = np.empty(split.size, dtype=np.int64)
+    order = np.empty(split.size, dtype=np.int64)
     n = 0
     for c in range(ptr2.size - 1):
         m = 0
@@ -120,13 +129,14 @@ def _chords(ptr2, split):
             if split[q] >= 0:
                 key[m], slot[m] = split[q], q
                 m += 1
-        _sort_stable(key, slot, m)                    # by split; slots rise in a split
         if m % 2:
             return ch_cell, ch_split, ch_lo, ch_hi, False
+        stable_order(key, 0, m, order)                # by split; slots rise in a split
         for i in range(0, m, 2):
-            if key[i] != key[i + 1] or (i >= 2 and key[i] == key[i - 1]):
+            a, b = order[i], order[i + 1]
+            if key[a] != key[b] or (i >= 2 and key[a] == key[order[i - 1]]):
                 return ch_cell, ch_split, ch_lo, ch_hi, False
-            ch_cell[n], ch_split[n], ch_lo[n], ch_hi[n] = c, key[i], slot[i], slot[i + 1]
+            ch_cell[n], ch_split[n], ch_lo[n], ch_hi[n] = c, key[a], slot[a], slot[b]
             n += 1
     return ch_cell, ch_split, ch_lo, ch_hi, True
 

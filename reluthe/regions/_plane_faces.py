@@ -26,9 +26,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["trace_faces"]
+from reluthe.regions._plane_chords import stable_order
 
-_FEW = 32           # up to this many entries on a chord: insertion sort, else merge sort
+__all__ = ["trace_faces"]
 
 
 @njit(cache=True)
@@ -43,48 +43,43 @@ def _chord_entries(CH, NI, I, J, u_i, u_j, lo_j_in, lo_i_in, P, Q, i_ids):
     for c in range(CH):
         start[c + 1] = start[c] + count[c]
     CE = start[CH]
-    along = np.empty(CE)
-    vert = np.empty(CE, dtype=np.int64)
-    flag = np.zeros(CE, dtype=np.bool_)
-    other = np.full(CE, -1, dtype=np.int64)       # the crossing's entry on the other chord
-    kind = np.full(CE, -1, dtype=np.int64)        # crossing k: 2k (on I) or 2k + 1 (on J)
-    chord = np.empty(CE, dtype=np.int64)
+    along0 = np.empty(CE)                         # the entries chord by chord, unsorted
+    vert0 = np.empty(CE, dtype=np.int64)
+    flag0 = np.zeros(CE, dtype=np.bool_)
+    kind0 = np.full(CE, -1, dtype=np.int64)       # crossing k: 2k (on I) or 2k + 1 (on J)
     fill = start[:CH].copy()
     for c in range(CH):                           # first ends, last ends: the order of the
-        along[fill[c]] = 0.0                      # numpy engine's stable sort
-        vert[fill[c]] = P[c]
+        along0[fill[c]] = 0.0                     # numpy engine's stable sort
+        vert0[fill[c]] = P[c]
         fill[c] += 1
     for c in range(CH):
-        along[fill[c]] = 1.0
-        vert[fill[c]] = Q[c]
+        along0[fill[c]] = 1.0
+        vert0[fill[c]] = Q[c]
         fill[c] += 1
     for k in range(NI):
         g = fill[I[k]]
-        along[g], vert[g], flag[g], kind[g] = u_i[k], i_ids[k], lo_j_in[k], 2 * k
+        along0[g], vert0[g], flag0[g], kind0[g] = u_i[k], i_ids[k], lo_j_in[k], 2 * k
         fill[I[k]] += 1
     for k in range(NI):
         g = fill[J[k]]
-        along[g], vert[g], flag[g], kind[g] = u_j[k], i_ids[k], lo_i_in[k], 2 * k + 1
+        along0[g], vert0[g], flag0[g], kind0[g] = u_j[k], i_ids[k], lo_i_in[k], 2 * k + 1
         fill[J[k]] += 1
+    along = np.empty(CE)                          # the same, sorted along every chord
+    vert = np.empty(CE, dtype=np.int64)
+    flag = np.empty(CE, dtype=np.bool_)
+    kind = np.empty(CE, dtype=np.int64)
+    other = np.full(CE, -1, dtype=np.int64)       # the crossing's entry on the other chord
+    chord = np.empty(CE, dtype=np.int64)
+    order = np.empty(CE, dtype=np.int64)
     ok = True
-    for c in range(CH):                           # a stable sort by along
+    for c in range(CH):
         lo, hi = start[c], start[c + 1]
-        if hi - lo > _FEW:
-            order = lo + np.argsort(along[lo:hi], kind="mergesort")
-            along[lo:hi], vert[lo:hi] = along[order], vert[order]
-            flag[lo:hi], kind[lo:hi] = flag[order], kind[order]
-        else:
-            for g in range(lo + 1, hi):
-                a, v, f, t = along[g], vert[g], flag[g], kind[g]
-                h = g - 1
-                while h >= lo and along[h] > a:
-                    along[h + 1], vert[h + 1], flag[h + 1], kind[h + 1] = \
-                        along[h], vert[h], flag[h], kind[h]
-                    h -= 1
-                along[h + 1], vert[h + 1], flag[h + 1], kind[h + 1] = a, v, f, t
-        for g in range(lo, hi):
+        stable_order(along0, lo, hi, order)
+        for i in range(hi - lo):
+            g, src = lo + i, order[i]
+            along[g], vert[g], flag[g], kind[g] = along0[src], vert0[src], flag0[src], kind0[src]
             chord[g] = c
-            if g > lo and not along[g] > along[g - 1]:
+            if i > 0 and not along[g] > along[g - 1]:
                 ok = False
         if vert[lo] != P[c] or kind[lo] != -1 or vert[hi - 1] != Q[c] or kind[hi - 1] != -1:
             ok = False
