@@ -40,6 +40,7 @@ import numpy as np
 
 from reluthe.errors import RegionLimitError
 from reluthe.regions._memory import over_budget
+from reluthe.regions._plane_edges import edge_cells
 
 ROUNDING_LEVEL = 2.0 ** -40
 """Relative distance from a kink that float64 rounding of the vertex values explains: a vertex
@@ -658,20 +659,17 @@ class Subdivision:
 
 def facet_pairs(cells: np.ndarray, facets: np.ndarray, labels: np.ndarray):
     """(cell_a, cell_b, label) of every facet bounding two cells, from the (cell, facet)
-    incidences; facets of one cell (the domain's boundary) are dropped.
+    incidences; facets of one cell (the domain's boundary) are dropped. Pairs come in facet
+    order, each in the order of its incidences
+    (:func:`~reluthe.regions._plane_edges.edge_cells`).
 
     Examples
     --------
     >>> facet_pairs(np.array([0, 0, 1, 1]), np.array([5, 7, 7, 6]), np.arange(8) * 10)
     (array([0]), array([1]), array([70]))
     """
-    order = np.argsort(facets, kind="stable")
-    facets = facets[order]
-    cells = cells[order]
-    first = np.r_[True, facets[1:] != facets[:-1]]
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.r_[starts, facets.size])
-    if np.any(counts > 2):
-        raise RuntimeError("internal error: a facet bounds more than two cells")
-    two = starts[counts == 2]
-    return cells[two], cells[two + 1], labels[facets[two]]
+    n_facets = int(facets.max()) + 1 if facets.size else 0
+    ca, cb = edge_cells(np.ascontiguousarray(facets, dtype=np.int64),
+                        np.ascontiguousarray(cells, dtype=np.int64), n_facets)
+    two = np.flatnonzero(cb >= 0)
+    return ca[two], cb[two], labels[two]

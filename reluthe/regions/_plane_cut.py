@@ -45,13 +45,12 @@ from __future__ import annotations
 import numpy as np
 
 from reluthe.nets import PLLayer
-from reluthe.regions._complex import ROUNDING_LEVEL
+from reluthe.regions._complex import ROUNDING_LEVEL, facet_pairs
 from reluthe.regions._memory import over_budget
 from reluthe.regions._plane_chords import chords_and_crossings, insert_points
 from reluthe.regions._plane_edges import (
     cell_points,
     count_crossings,
-    edge_cells,
     edge_crossings,
     edges_of_cycles,
     polygon_areas,
@@ -181,9 +180,7 @@ class PlaneCells:
 
     def facet_cells(self):
         """For every interior edge: (cell_a, cell_b, label); box edges are dropped."""
-        ca, cb = edge_cells(self.inc_b[2], self.inc_f[2], self.N[1])
-        two = cb >= 0
-        return ca[two], cb[two], self.labels[two]
+        return facet_pairs(self.inc_f[2], self.inc_b[2], self.labels)
 
     def cell_points(self) -> np.ndarray:
         """A point inside every cell (:func:`~reluthe.regions._plane_edges.cell_points`)."""

@@ -203,7 +203,7 @@ def edge_cells(inverse: np.ndarray, cells: np.ndarray, n_edges: int):
     """
     ca, cb, ok = _edge_cells(inverse, cells, n_edges)
     if not ok:
-        raise RuntimeError("internal error: an edge bounds more than two cells")
+        raise RuntimeError("internal error: a facet bounds more than two cells")
     return ca, cb
 
 
