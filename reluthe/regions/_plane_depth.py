@@ -255,7 +255,7 @@ class _Deeper:
         """The new vertices of a group on edges it shares with other groups: rows (edge, group
         start, position along the edge, the split that made it, global vertex id)."""
         X, ptr, cycle, labels = state
-        if start == 0 and stop == self.order.size:        # one group: no other groups
+        if stop - start == self.n1:                       # one group: no other groups
             return np.zeros((0, 5))
         n_cells = ptr.size - 1
         cell = np.repeat(np.arange(n_cells), np.diff(ptr))
