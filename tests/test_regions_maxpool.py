@@ -62,6 +62,14 @@ def _cnn():
                          nn.Linear(8, 3))
 
 
+def _assert_same_forward(model, net, x: torch.Tensor):
+    """``net.forward`` on ``x`` (flattened, float64) equals the float32 torch ``model``."""
+    with torch.no_grad():
+        out = model(x).numpy()
+    flat = x.reshape(x.shape[0], -1).double().numpy()
+    assert np.allclose(net.forward(flat), out, atol=F32_TOL * (1 + np.abs(out).max()))
+
+
 def _runs(states: np.ndarray) -> int:
     return 1 + int(np.count_nonzero(np.any(states[1:] != states[:-1], axis=1)))
 
@@ -70,12 +78,11 @@ def test_forward_equals_torch_and_the_pattern_records_torchs_argmax():
     cnn = _seeded(_cnn, 0)
     net = from_torch(cnn, input_shape=(1, 6, 6))
     x = torch.randn(200, 1, 6, 6)
+    _assert_same_forward(cnn, net, x)
     with torch.no_grad():
-        expect = cnn(x).numpy()
         _, idx = F.max_pool2d(copy.deepcopy(cnn[:2]).double()(x.double()), 2,
                               return_indices=True)
     flat = x.reshape(200, -1).double().numpy()
-    assert np.allclose(net.forward(flat), expect, atol=F32_TOL * (1 + np.abs(expect).max()))
     assert net.pattern_layout == ((32, 1), (8, 3))      # 32 ReLUs, 8 pooled units of 4 states
     rows, cols = idx // 4, idx % 4                      # flat index in the 4 x 4 map
     position = ((rows % 2) * 2 + cols % 2).reshape(200, -1).numpy()
@@ -83,10 +90,7 @@ def test_forward_equals_torch_and_the_pattern_records_torchs_argmax():
 
     mlp = _seeded(PoolMLP, 1)
     pl = from_torch(mlp)
-    z = torch.randn(300, 2)
-    with torch.no_grad():
-        out = mlp(z).numpy()
-    assert np.allclose(pl.forward(z.double().numpy()), out, atol=F32_TOL * (1 + abs(out).max()))
+    _assert_same_forward(mlp, pl, torch.randn(300, 2))
     assert pl.pattern_layout == ((12, 1), (6, 1), (6, 1), (2, 2))
 
 
@@ -191,10 +195,7 @@ class SkipOverPool(nn.Module):
 def test_a_skip_connection_around_a_max_pool():
     model = _seeded(SkipOverPool, 0)
     net = from_torch(model)
-    x = torch.randn(500, 2)
-    with torch.no_grad():
-        out = model(x).numpy()
-    assert np.allclose(net.forward(x.double().numpy()), out, atol=F32_TOL * (1 + abs(out).max()))
+    _assert_same_forward(model, net, torch.randn(500, 2))
     assert net.pattern_layout == ((9, 1), (3, 2), (2, 1))
     plane = regions.count_on_plane(model, np.zeros(2), [1.0, 0.0], [0.0, 1.0], BOX)
     assert regions.count_in_box(model, [-1, -1], [1, 1]).count == plane.count > 10
